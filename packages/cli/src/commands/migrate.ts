@@ -1,0 +1,38 @@
+import { migrate } from '@nst/shared/migrate';
+import { applySeeds, loadSeeds } from '@nst/shared/seeds';
+import type { Register } from '../main';
+
+export const registerMigrate: Register = (program, context) => {
+  program
+    .command('migrate')
+    .description('apply pending migrations (safe to run concurrently), then load seeds/')
+    .option('--no-seed', 'apply migrations only')
+    .action(async (options: { seed: boolean }) => {
+      const ctx = context();
+      const result = await migrate(ctx.pool, { onApplied: (name) => console.log(`applied ${name}`) });
+      if (result.applied.length === 0) console.log(`migrations: up to date (${result.alreadyApplied} applied before)`);
+      if (ctx.env.NST_READER_PASSWORD) {
+        // A literal is required by ALTER ROLE; format it as one with the server's own quoting.
+        const { rows } = await ctx.pool.query<{ sql: string }>(
+          "SELECT format('ALTER ROLE nst_reader PASSWORD %L', $1::text) AS sql",
+          [ctx.env.NST_READER_PASSWORD],
+        );
+        await ctx.pool.query(rows[0]!.sql);
+      }
+      if (options.seed) {
+        const seeded = await applySeeds(ctx.pool, await loadSeeds());
+        console.log(
+          `seeds: ${seeded.indicators} indicators, ${seeded.sources} sources, ${seeded.targets} targets (${seeded.changed} rows changed)`,
+        );
+      }
+    });
+
+  program
+    .command('seed')
+    .description('load seeds/ (indicators, sources, targets) idempotently')
+    .action(async () => {
+      const ctx = context();
+      const seeded = await applySeeds(ctx.pool, await loadSeeds());
+      console.log(`seeds: ${seeded.indicators} indicators, ${seeded.sources} sources, ${seeded.targets} targets (${seeded.changed} rows changed)`);
+    });
+};

@@ -1,0 +1,121 @@
+/**
+ * The job catalog: queue names, job names and their zod payload schemas. Payloads are parsed when
+ * enqueued ({@link enqueue}) and again when handled ({@link parseJobData}), because old jobs outlive
+ * deploys. New fields must be optional.
+ */
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { z } from 'zod';
+import { Scope } from './domain';
+import { ValidationError } from './errors';
+
+export const QUEUE_NAMES = ['fetch', 'normalize', 'aggregate'] as const;
+export const QueueName = z.enum(QUEUE_NAMES);
+export type QueueName = z.infer<typeof QueueName>;
+
+/** Fetch a source's entry URL (scheduled or manual), or one URL discovered on a list page. */
+export const FetchJob = z.object({
+  sourceKey: z.string().min(1),
+  /** A discovered URL of the same source; absent means the source's own entry URL. */
+  url: z.string().url().optional(),
+  /** Fetch even if an archived copy exists (skips the "already archived" shortcut for articles). */
+  force: z.boolean().optional(),
+  /** Link depth from the source's list page; 0 for the entry URL. */
+  depth: z.number().int().min(0).max(10).optional(),
+  /** Why the job exists: `schedule`, `manual`, `discovered`, `replay`. */
+  reason: z.enum(['schedule', 'manual', 'discovered', 'replay']).optional(),
+});
+export type FetchJob = z.infer<typeof FetchJob>;
+
+/** Normalize one archived document into observations, news items and rejects. */
+export const NormalizeJob = z.object({
+  documentId: z.number().int().positive(),
+  /** Set by `nst reprocess`; informational (the normalizer always runs its current parsers). */
+  reason: z.enum(['archived', 'reprocess', 'replay']).optional(),
+});
+export type NormalizeJob = z.infer<typeof NormalizeJob>;
+
+/** Recompute the progress snapshots that depend on (scope, indicator). */
+export const AggregateJob = z.object({
+  scope: Scope,
+  indicator: z.string().min(1),
+});
+export type AggregateJob = z.infer<typeof AggregateJob>;
+
+export const JOBS = {
+  'fetch-source': { queue: 'fetch', schema: FetchJob },
+  'normalize-document': { queue: 'normalize', schema: NormalizeJob },
+  'aggregate-indicator': { queue: 'aggregate', schema: AggregateJob },
+} as const satisfies Record<string, { queue: QueueName; schema: z.ZodType }>;
+
+export type JobName = keyof typeof JOBS;
+export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]['schema']>;
+
+/** Parse a payload against its job's schema, throwing a non-retryable {@link ValidationError}. */
+export function parseJobData<N extends JobName>(name: N, data: unknown): JobPayload<N> {
+  const spec = JOBS[name];
+  if (!spec) throw new ValidationError(`unknown job name "${String(name)}"`);
+  const result = spec.schema.safeParse(data);
+  if (!result.success) {
+    const issues = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new ValidationError(`invalid ${name} payload: ${issues.join('; ')}`, issues);
+  }
+  return result.data as JobPayload<N>;
+}
+
+/** Options for {@link createQueues}. */
+export interface QueuesOptions {
+  connection: ConnectionOptions;
+  /** BullMQ key prefix; default `nst`. */
+  prefix?: string;
+  /** How long completed jobs are kept (seconds); default one day. */
+  completedRetentionSeconds?: number;
+  /** How long failed jobs are kept for replay (seconds); default 14 days. */
+  failedRetentionSeconds?: number;
+}
+
+export type Queues = Record<QueueName, Queue>;
+
+/** Default attempts and backoff: exponential with jitter, so replicas don't retry in lockstep. */
+export function defaultJobOptions(options: Pick<QueuesOptions, 'completedRetentionSeconds' | 'failedRetentionSeconds'> = {}): JobsOptions {
+  return {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
+    removeOnComplete: { age: options.completedRetentionSeconds ?? 86_400, count: 10_000 },
+    removeOnFail: { age: options.failedRetentionSeconds ?? 14 * 86_400 },
+  };
+}
+
+export function createQueues(options: QueuesOptions): Queues {
+  const make = (name: QueueName) =>
+    new Queue(name, {
+      connection: options.connection,
+      prefix: options.prefix ?? 'nst',
+      defaultJobOptions: defaultJobOptions(options),
+    });
+  return { fetch: make('fetch'), normalize: make('normalize'), aggregate: make('aggregate') };
+}
+
+export async function closeQueues(queues: Queues): Promise<void> {
+  await Promise.all(Object.values(queues).map((queue) => queue.close()));
+}
+
+/**
+ * A BullMQ job id from parts. BullMQ refuses ids containing ':' or made only of digits, so parts
+ * are joined with '|' and ':' is replaced.
+ */
+export function jobId(...parts: Array<string | number>): string {
+  return parts.map((part) => String(part).replaceAll(':', '_')).join('|');
+}
+
+/** Validate and enqueue. Returns the job id (which may belong to an existing job with that id). */
+export async function enqueue<N extends JobName>(
+  queues: Queues,
+  name: N,
+  payload: JobPayload<N>,
+  options: JobsOptions = {},
+): Promise<string> {
+  const data = parseJobData(name, payload);
+  const queue = queues[JOBS[name].queue];
+  const job = await queue.add(name, data, options);
+  return job.id ?? '';
+}
