@@ -9,18 +9,19 @@ export const registerMigrate: Register = (program, context) => {
     .option('--no-seed', 'apply migrations only')
     .action(async (options: { seed: boolean }) => {
       const ctx = context();
-      const result = await migrate(ctx.pool, { onApplied: (name) => console.log(`applied ${name}`) });
+      const pool = await ctx.db();
+      const result = await migrate(pool, { onApplied: (name) => console.log(`applied ${name}`) });
       if (result.applied.length === 0) console.log(`migrations: up to date (${result.alreadyApplied} applied before)`);
       if (ctx.env.NST_READER_PASSWORD) {
         // A literal is required by ALTER ROLE; format it as one with the server's own quoting.
-        const { rows } = await ctx.pool.query<{ sql: string }>(
+        const { rows } = await pool.query<{ sql: string }>(
           "SELECT format('ALTER ROLE nst_reader PASSWORD %L', $1::text) AS sql",
           [ctx.env.NST_READER_PASSWORD],
         );
-        await ctx.pool.query(rows[0]!.sql);
+        await pool.query(rows[0]!.sql);
       }
       if (options.seed) {
-        const seeded = await applySeeds(ctx.pool, await loadSeeds());
+        const seeded = await applySeeds(pool, await loadSeeds());
         console.log(
           `seeds: ${seeded.indicators} indicators, ${seeded.sources} sources, ${seeded.targets} targets (${seeded.changed} rows changed)`,
         );
@@ -31,8 +32,8 @@ export const registerMigrate: Register = (program, context) => {
     .command('seed')
     .description('load seeds/ (indicators, sources, targets) idempotently')
     .action(async () => {
-      const ctx = context();
-      const seeded = await applySeeds(ctx.pool, await loadSeeds());
+      const pool = await context().db();
+      const seeded = await applySeeds(pool, await loadSeeds());
       console.log(`seeds: ${seeded.indicators} indicators, ${seeded.sources} sources, ${seeded.targets} targets (${seeded.changed} rows changed)`);
     });
 };

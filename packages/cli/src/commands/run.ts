@@ -11,10 +11,11 @@ export const registerRun: Register = (program, context) => {
     .option('--offline', 'map every source URL onto the offline publisher')
     .action(async (options: { once?: boolean; offline?: boolean }) => {
       const ctx = context();
+      const pool = await ctx.db();
       if (!options.once) throw new Error('only `nst run --once` is supported; the services run the schedule');
-      await migrate(ctx.pool);
+      await migrate(pool);
       const seeds = await loadSeeds();
-      await applySeeds(ctx.pool, seeds);
+      await applySeeds(pool, seeds);
       const offline = options.offline || ctx.env.NST_OFFLINE;
       console.log(`mode: ${offline ? `offline (publisher ${ctx.env.NST_PUBLISHER_URL})` : 'online'}`);
       console.log(

@@ -9,8 +9,9 @@ export const registerSources: Register = (program, context) => {
     .option('--json', 'print JSON lines instead of a table')
     .action(async (options: { json?: boolean }) => {
       const ctx = context();
+      const pool = await ctx.db();
       const { sources } = await loadSeeds();
-      const { rows } = await ctx.pool.query<{ source_key: string; outcome: string; http_status: number | null; at: Date; error_code: string | null }>(
+      const { rows } = await pool.query<{ source_key: string; outcome: string; http_status: number | null; at: Date; error_code: string | null }>(
         `SELECT DISTINCT ON (source_key) source_key, outcome, http_status, at, error_code
          FROM raw.fetch_log ORDER BY source_key, at DESC`,
       );

@@ -9,9 +9,10 @@ export const registerStatus: Register = (program, context) => {
     .option('--json', 'print one JSON object instead of tables')
     .action(async (options: { json?: boolean }) => {
       const ctx = context();
+      const pool = await ctx.db();
       const queues = await ctx.queues();
       const now = Date.now();
-      const queueRows = [];
+      const queueRows: Array<{ queue: string; oldestWaitingAgeS: number | null } & Record<string, number | string | null>> = [];
       for (const name of QUEUE_NAMES) {
         const queue = queues[name];
         const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
@@ -19,13 +20,13 @@ export const registerStatus: Register = (program, context) => {
         const oldestAgeS = oldest ? Math.round((now - oldest.timestamp) / 1000) : null;
         queueRows.push({ queue: name, ...counts, oldestWaitingAgeS: oldestAgeS });
       }
-      const fetches = await ctx.pool.query<{ key: string; last_ok: Date | null; last_outcome: string | null }>(
+      const fetches = await pool.query<{ key: string; last_ok: Date | null; last_outcome: string | null }>(
         `SELECT s.key,
                 (SELECT max(at) FROM raw.fetch_log f WHERE f.source_key = s.key AND f.outcome IN ('archived', 'unchanged', 'not_modified')) AS last_ok,
                 (SELECT outcome FROM raw.fetch_log f WHERE f.source_key = s.key ORDER BY at DESC LIMIT 1) AS last_outcome
          FROM raw.source s WHERE s.enabled ORDER BY s.key`,
       );
-      const rejects = await ctx.pool.query<{ reason: string; n: number }>(
+      const rejects = await pool.query<{ reason: string; n: number }>(
         `SELECT reason, count(*)::int AS n FROM core.reject WHERE created_at > now() - interval '1 day' GROUP BY reason ORDER BY n DESC`,
       );
       if (options.json) {

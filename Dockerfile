@@ -1,0 +1,35 @@
+# One image, one target per service. Deployment path (no Docker engine runs on the dev machines:
+# keep this correct by reading, and by `docker compose config` where a client exists).
+FROM node:20-bookworm-slim AS base
+ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH NODE_ENV=production
+RUN corepack enable && corepack prepare pnpm@10.34.8 --activate
+WORKDIR /app
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
+COPY packages/shared/package.json packages/shared/
+COPY packages/cli/package.json packages/cli/
+COPY services/fetcher/package.json services/fetcher/
+COPY services/normalizer/package.json services/normalizer/
+COPY services/aggregator/package.json services/aggregator/
+# tsx runs the TypeScript sources directly, so dev dependencies are part of the runtime image.
+RUN pnpm install --frozen-lockfile --prod=false
+COPY . .
+USER node
+
+FROM base AS migrate
+CMD ["node", "--import", "tsx", "packages/cli/src/main.ts", "migrate"]
+
+FROM base AS fetcher
+EXPOSE 9101
+CMD ["node", "--import", "tsx", "services/fetcher/src/main.ts"]
+
+FROM base AS normalizer
+EXPOSE 9102
+CMD ["node", "--import", "tsx", "services/normalizer/src/main.ts"]
+
+FROM base AS aggregator
+EXPOSE 9103
+CMD ["node", "--import", "tsx", "services/aggregator/src/main.ts"]
+
+FROM base AS publisher
+EXPOSE 8720
+CMD ["node", "--import", "tsx", "services/fetcher/src/publisher/main.ts"]
