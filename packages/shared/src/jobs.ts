@@ -23,6 +23,10 @@ export const FetchJob = z.object({
   depth: z.number().int().min(0).max(10).optional(),
   /** Why the job exists: `schedule`, `manual`, `discovered`, `replay`. */
   reason: z.enum(['schedule', 'manual', 'discovered', 'replay']).optional(),
+  /** `list`: a list page (discover links, never normalized); `document`: a page to normalize. */
+  role: z.enum(['list', 'document']).optional(),
+  /** The scheduler tick (ISO time) this job descends from; keeps one job per URL per tick. */
+  tick: z.string().optional(),
 });
 export type FetchJob = z.infer<typeof FetchJob>;
 

@@ -6,10 +6,11 @@
  * locally); otherwise `tests/global-setup.ts` starts them with testcontainers and provides the URLs.
  */
 import { randomBytes } from 'node:crypto';
+import type { Queue } from 'bullmq';
 import { inject } from 'vitest';
 import { createPool, type Pool } from '../db';
 import { migrate } from '../migrate';
-import { createRedis } from '../redis';
+import { createRedis, waitForRedis } from '../redis';
 import { applySeeds, loadSeeds } from '../seeds';
 
 declare module 'vitest' {
@@ -100,6 +101,7 @@ export async function createTestRedis(): Promise<TestRedis> {
     async cleanup() {
       const client = createRedis(redisUrl, { name: 'nst-test-admin' });
       try {
+        await waitForRedis(client);
         const keys: string[] = [];
         let cursor = '0';
         do {
@@ -116,4 +118,25 @@ export async function createTestRedis(): Promise<TestRedis> {
       }
     },
   };
+}
+
+/** Wait until none of `queues` has a waiting, active, delayed or prioritized job. */
+export async function waitForQueuesIdle(
+  queues: ReadonlyArray<Queue>,
+  options: { timeoutMs?: number; pollMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  // Two consecutive idle polls: a job finishing may enqueue the next one in between.
+  let idleStreak = 0;
+  while (Date.now() < deadline) {
+    let busy = 0;
+    for (const queue of queues) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+      busy += Object.values(counts).reduce((sum, n) => sum + n, 0);
+    }
+    idleStreak = busy === 0 ? idleStreak + 1 : 0;
+    if (idleStreak >= 2) return;
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
+  }
+  throw new Error(`queues not idle after ${options.timeoutMs ?? 60_000} ms`);
 }

@@ -1,0 +1,68 @@
+/**
+ * Worker wiring shared by the three services: parse the payload, run the handler, log a failure
+ * once (with queue, job, jobId, attempt, durationMs — never the payload), count it, and hand BullMQ
+ * the right error class (non-retryable → UnrecoverableError).
+ */
+import { Worker, type ConnectionOptions, type Job, type WorkerOptions } from 'bullmq';
+import { errorCode, NonRetryableError, toBullError } from './errors';
+import type { QueueName } from './jobs';
+import type { Logger } from './logger';
+import type { ServiceMetrics } from './ops';
+
+/** Options for {@link createWorker}. */
+export interface CreateWorkerOptions {
+  queue: QueueName;
+  connection: ConnectionOptions;
+  prefix: string;
+  /** Jobs processed at once by this replica. */
+  concurrency: number;
+  logger: Logger;
+  metrics?: ServiceMetrics;
+  /** Extra BullMQ worker settings (backoff strategy, lock duration …). */
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+export function createWorker<R>(handler: (job: Job) => Promise<R>, options: CreateWorkerOptions): Worker {
+  const worker = new Worker(
+    options.queue,
+    async (job: Job) => {
+      const started = performance.now();
+      const end = options.metrics?.jobDuration.startTimer({ queue: options.queue, job: job.name });
+      try {
+        const result = await handler(job);
+        options.metrics?.jobsCompleted.inc({ queue: options.queue, job: job.name });
+        return result;
+      } catch (error) {
+        const code = errorCode((error as { cause?: unknown }).cause ?? error);
+        options.metrics?.jobsFailed.inc({ queue: options.queue, job: job.name, reason: code });
+        const attempts = job.opts.attempts ?? 1;
+        const final = error instanceof NonRetryableError || (error as Error).name === 'UnrecoverableError' || job.attemptsMade + 1 >= attempts;
+        options.logger[final ? 'error' : 'warn'](
+          {
+            queue: options.queue,
+            job: job.name,
+            jobId: job.id,
+            attempt: job.attemptsMade + 1,
+            durationMs: Math.round(performance.now() - started),
+            code,
+            err: { message: (error as Error).message, name: (error as Error).name },
+          },
+          final ? 'job failed' : 'job attempt failed, will retry',
+        );
+        throw toBullError(error);
+      } finally {
+        end?.();
+      }
+    },
+    {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency,
+      autorun: true,
+      ...options.workerOptions,
+    },
+  );
+  // Connection trouble is reported by /readyz; the worker reconnects by itself.
+  worker.on('error', (error) => options.logger.warn({ queue: options.queue, err: { message: error.message } }, 'worker error'));
+  return worker;
+}

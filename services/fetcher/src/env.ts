@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { boolVar, commonEnvShape, intVar, loadEnv } from '@nst/shared/env';
+
+export const FetcherEnv = z.object({
+  ...commonEnvShape,
+  /** Port of /healthz, /readyz, /metrics. */
+  PORT: intVar(9101, 0, 65535),
+  /** Concurrent fetch jobs per replica (each still waits for its host's rate limit). */
+  FETCH_CONCURRENCY: intVar(8, 1, 256),
+  /** Attempts per fetch job (network errors, 5xx, 408, 429 are retried). */
+  FETCH_ATTEMPTS: intVar(5, 1, 20),
+  /** Base delay of the exponential backoff between attempts, in ms (jittered ±50%). */
+  FETCH_BACKOFF_MS: intVar(2_000, 1, 600_000),
+  /** Connect timeout, in ms (the total timeout is per source: politeness.timeoutMs). */
+  FETCH_CONNECT_TIMEOUT_MS: intVar(5_000, 100, 120_000),
+  /** Redirect hops followed, each re-checked against the allow-list and the address rules. */
+  FETCH_MAX_REDIRECTS: intVar(5, 0, 20),
+  /** The identifying User-Agent sent with every request. */
+  FETCH_USER_AGENT: z.string().min(8).default('nst-tracker/0.1 (+https://github.com/nst-tracker; North–South Transformation Tracker)'),
+  /** Seconds a host's robots.txt is cached. */
+  ROBOTS_CACHE_SECONDS: intVar(3_600, 0, 86_400 * 7),
+  /** Run the cron scheduler in this replica (every replica may; ticks are deduplicated by job id). */
+  SCHEDULER_ENABLED: boolVar(true),
+  /** Map every source URL onto the offline publisher. */
+  NST_OFFLINE: boolVar(false),
+  /** Base URL of the offline publisher (the only loopback/private address ever fetched). */
+  NST_PUBLISHER_URL: z.string().url().default('http://127.0.0.1:8720'),
+  /** Seconds to let in-flight jobs finish on SIGTERM before closing anyway. */
+  SHUTDOWN_GRACE_SECONDS: intVar(25, 0, 600),
+});
+export type FetcherEnv = z.infer<typeof FetcherEnv>;
+
+export function readFetcherEnv(): FetcherEnv {
+  return loadEnv(FetcherEnv, process.env);
+}

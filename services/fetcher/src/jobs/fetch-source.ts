@@ -1,0 +1,199 @@
+/**
+ * The `fetch-source` job: fetch one URL of one source (its entry URL, a further list page or a
+ * discovered document), archive the verbatim bytes when the canonical content is new, enqueue
+ * one normalize job for a new document, and enqueue the new links of a list page.
+ *
+ * Idempotent: the archive is keyed by (source, url, canonical hash), job ids are deterministic,
+ * and a document archived by an attempt that then died is still handed to the normalizer (its
+ * `normalized_at` is empty) by the retry.
+ */
+import { createHash } from 'node:crypto';
+import type { Job } from 'bullmq';
+import type { Pool } from '@nst/shared/db';
+import { errorCode, NonRetryableError, RetryableError, toBullError } from '@nst/shared/errors';
+import { enqueue, jobId, parseJobData, type FetchJob, type Queues } from '@nst/shared/jobs';
+import type { Logger } from '@nst/shared/logger';
+import type { Source } from '@nst/shared/seeds';
+import { decodeBody } from '@nst/shared/charset';
+import { canonicalHash, sha256 } from '../canonical';
+import { discoverLinks, documentFormat } from '../discover';
+import { httpGet, type HttpGetOptions } from '../http-client';
+import type { HostRateLimiter } from '../rate-limit';
+import type { RobotsCache } from '../robots';
+import type { Guard } from '../ssrf';
+import { archiveDocument, findArchivedUrls, findLatestDocument } from '../sql/documents';
+import { insertFetchLog, type FetchOutcome } from '../sql/fetch-log';
+import { loadSources } from '../sql/sources';
+import type { UrlMapOptions } from '../url-map';
+
+export interface FetchDeps {
+  pool: Pool;
+  queues: Queues;
+  guard: Guard;
+  robots: RobotsCache;
+  rateLimiter: HostRateLimiter;
+  urlMap: UrlMapOptions;
+  logger: Logger;
+  userAgent: string;
+  connectTimeoutMs: number;
+  maxRedirects: number;
+  /** Options given to every fetch job this handler enqueues (attempts, backoff). */
+  fetchJobOptions: { attempts: number; backoff: { type: string; delay: number } };
+}
+
+export interface FetchJobResult {
+  outcome: FetchOutcome;
+  documentId?: number;
+  discovered?: number;
+}
+
+const REFUSAL_CODES = new Set(['ssrf_scheme', 'ssrf_host_not_allowed', 'ssrf_private_address', 'ssrf_bad_url', 'robots_disallowed']);
+
+const urlKey = (url: string) => createHash('sha1').update(url).digest('hex').slice(0, 20);
+
+function isHtml(contentType: string | null, body: Buffer): boolean {
+  if (contentType) return /html|xml/i.test(contentType);
+  return /^\s*</.test(body.subarray(0, 64).toString('latin1'));
+}
+
+/** Find a source by key in the registry table (read per job, so `nst seed` applies without restart). */
+async function findSource(pool: Pool, key: string): Promise<Source> {
+  const source = (await loadSources(pool)).find((s) => s.key === key);
+  if (!source) throw new NonRetryableError('unknown_source', `source "${key}" is not in the registry`);
+  return source;
+}
+
+export async function handleFetchJob(job: Job, deps: FetchDeps): Promise<FetchJobResult> {
+  const payload = parseJobData('fetch-source', job.data);
+  const started = performance.now();
+  const attempt = job.attemptsMade + 1;
+  const url = payload.url ?? '';
+  let source: Source | undefined;
+  try {
+    source = await findSource(deps.pool, payload.sourceKey);
+    const result = await fetchOne(job, payload, source, deps, started);
+    return result;
+  } catch (error) {
+    const retryable = error instanceof RetryableError || !(error instanceof NonRetryableError);
+    const maxAttempts = job.opts.attempts ?? 1;
+    const code = errorCode(error);
+    const outcome: FetchOutcome = REFUSAL_CODES.has(code) ? 'refused' : retryable && attempt < maxAttempts ? 'retry' : 'failed';
+    await insertFetchLog(deps.pool, {
+      sourceKey: payload.sourceKey,
+      url: url || source?.url || '',
+      jobId: job.id,
+      attempt,
+      outcome,
+      httpStatus: /^http_(\d{3})$/.exec(code)?.[1] ? Number(code.slice(5)) : null,
+      errorCode: code,
+      errorMessage: error instanceof Error ? error.message : String(error),
+      durationMs: performance.now() - started,
+    });
+    throw toBullError(error);
+  }
+}
+
+async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: FetchDeps, started: number): Promise<FetchJobResult> {
+  const url = payload.url ?? source.url;
+  const role = payload.role ?? (payload.url ? 'document' : source.discovery.links ? 'list' : 'document');
+  const log = (outcome: FetchOutcome, extra: { httpStatus?: number; documentId?: number; errorCode?: string; errorMessage?: string } = {}) =>
+    insertFetchLog(deps.pool, { sourceKey: source.key, url, jobId: job.id, attempt: job.attemptsMade + 1, outcome, durationMs: performance.now() - started, ...extra });
+
+  if (!source.enabled) {
+    await log('skipped', { errorCode: 'source_disabled' });
+    return { outcome: 'skipped' };
+  }
+  const latest = await findLatestDocument(deps.pool, source.key, url);
+  if (role === 'document' && payload.url && latest && !payload.force) {
+    // A discovered document is archived once; only `--force` fetches it again.
+    await log('skipped', { documentId: latest.id, errorCode: 'already_archived' });
+    return { outcome: 'skipped', documentId: latest.id };
+  }
+
+  const http: Omit<HttpGetOptions, 'etag' | 'lastModified'> = {
+    guard: deps.guard,
+    urlMap: deps.urlMap,
+    userAgent: deps.userAgent,
+    connectTimeoutMs: deps.connectTimeoutMs,
+    totalTimeoutMs: source.politeness.timeoutMs,
+    maxBytes: source.politeness.maxBytes,
+    maxRedirects: deps.maxRedirects,
+  };
+  deps.guard.checkRealUrl(url);
+  await deps.robots.check(url, http);
+  await deps.rateLimiter.acquire(new URL(url).host, source.politeness.minDelayMs);
+  const response = await httpGet(url, {
+    ...http,
+    etag: payload.force ? null : latest?.etag,
+    lastModified: payload.force ? null : latest?.lastModified,
+  });
+
+  if (response.status === 304) {
+    await log('not_modified', { httpStatus: 304, documentId: latest?.id });
+    const discovered = role === 'list' && latest?.text ? await enqueueLinks(latest.text, url, payload, source, deps) : 0;
+    return { outcome: 'not_modified', documentId: latest?.id, discovered };
+  }
+
+  const contentType = response.headers['content-type'] ?? null;
+  const html = isHtml(contentType, response.body);
+  const decoded = html ? decodeBody(response.body, contentType ?? undefined) : undefined;
+  const archived = await archiveDocument(deps.pool, {
+    sourceKey: source.key,
+    url,
+    finalUrl: response.finalUrl,
+    httpStatus: response.status,
+    headers: response.headers,
+    contentType,
+    charset: decoded?.charset ?? null,
+    body: response.body,
+    text: decoded?.text ?? null,
+    sha256Bytes: sha256(response.body),
+    sha256Canonical: canonicalHash(response.body, decoded?.text, html),
+    etag: response.headers.etag ?? null,
+    lastModified: response.headers['last-modified'] ?? null,
+    publishedAt: null,
+    role,
+    format: role === 'list' ? source.format : documentFormat(url, source),
+  });
+  const outcome: FetchOutcome = archived.inserted ? 'archived' : 'unchanged';
+  await log(outcome, { httpStatus: response.status, documentId: archived.id });
+
+  if (role === 'document' && archived.normalizedAt === null) {
+    // Deterministic id: a retried or duplicated fetch hands the document over once.
+    await enqueue(deps.queues, 'normalize-document', { documentId: archived.id, reason: 'archived' }, { jobId: jobId('doc', archived.id) });
+  }
+  const discovered = role === 'list' && decoded ? await enqueueLinks(decoded.text, response.finalUrl, payload, source, deps) : 0;
+  return { outcome, documentId: archived.id, discovered };
+}
+
+/** Enqueue each new document link once, and further list pages within the source's bounds. */
+async function enqueueLinks(html: string, pageUrl: string, payload: FetchJob, source: Source, deps: FetchDeps): Promise<number> {
+  const links = discoverLinks(html, pageUrl, source);
+  const depth = payload.depth ?? 0;
+  const archived = await findArchivedUrls(deps.pool, source.key, links.documents);
+  let enqueued = 0;
+  for (const url of links.documents) {
+    if (archived.has(url) && !payload.force) continue;
+    await enqueue(
+      deps.queues,
+      'fetch-source',
+      { sourceKey: source.key, url, role: 'document', depth: depth + 1, reason: 'discovered', force: payload.force },
+      // A forced run re-fetches: its jobs must not collide with the (retained) unforced ones.
+      { ...deps.fetchJobOptions, jobId: jobId('url', source.key, urlKey(url), payload.force ? `force-${payload.tick ?? Date.now()}` : 'once') },
+    );
+    enqueued += 1;
+  }
+  if (depth + 1 <= source.discovery.maxDepth) {
+    // List pages change with every new item, so they are fetched again on every tick.
+    for (const url of links.pages.slice(0, source.discovery.maxPages - 1)) {
+      await enqueue(
+        deps.queues,
+        'fetch-source',
+        { sourceKey: source.key, url, role: 'list', depth: depth + 1, reason: 'discovered', tick: payload.tick, force: payload.force },
+        { ...deps.fetchJobOptions, jobId: jobId('page', source.key, urlKey(url), payload.tick ?? String(Date.now())) },
+      );
+    }
+  }
+  deps.logger.debug({ source: source.key, page: pageUrl, documents: links.documents.length, enqueued }, 'discovered links');
+  return enqueued;
+}
