@@ -1,0 +1,52 @@
+import type { PoolClient } from '@nst/shared/db';
+import type { PlannedSnapshot } from '../snapshots';
+import type { TargetRow } from './targets';
+
+export interface WriteCounts {
+  kept: number;
+  inserted: number;
+  deleted: number;
+}
+
+/**
+ * Make the stored history of a target equal the planned one, touching only rows that differ:
+ * unchanged inputs write nothing (not even `computed_at`).
+ */
+export async function writeSnapshots(client: PoolClient, target: TargetRow, planned: readonly PlannedSnapshot[]): Promise<WriteCounts> {
+  const { rows } = await client.query<{ id: number; known_from: Date; known_to: Date | null; inputs_checksum: string }>(
+    'SELECT id, known_from, known_to, inputs_checksum FROM agg.progress_snapshot WHERE release = $1 AND target_key = $2',
+    [target.release, target.key],
+  );
+  const signature = (from: Date, to: Date | null, checksum: string) => `${from.getTime()}|${to?.getTime() ?? ''}|${checksum}`;
+  const wanted = new Map(planned.map((p) => [signature(p.knownFrom, p.knownTo, p.checksum), p]));
+  const counts: WriteCounts = { kept: 0, inserted: 0, deleted: 0 };
+  const stale: number[] = [];
+  for (const row of rows) {
+    const key = signature(row.known_from, row.known_to, row.inputs_checksum);
+    if (wanted.has(key)) {
+      wanted.delete(key);
+      counts.kept += 1;
+    } else {
+      stale.push(row.id);
+    }
+  }
+  if (stale.length > 0) {
+    await client.query('DELETE FROM agg.progress_snapshot WHERE id = ANY($1::bigint[])', [stale]);
+    counts.deleted = stale.length;
+  }
+  for (const p of wanted.values()) {
+    const v = p.values;
+    await client.query(
+      `INSERT INTO agg.progress_snapshot (release, target_key, scope, indicator, kind, target_value, unit, unit_mult, base_year, target_year,
+          actual_value, actual_period, actual_accumulation, partial, actual_status, base_value, progress_pct, gap, cagr_realised_pct,
+          cagr_required_pct, projected_value, status, detail, inputs, inputs_checksum, known_from, known_to)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
+      [target.release, target.key, target.scope, target.indicator, target.kind, target.value, target.unit, target.unitMult, target.baseYear,
+        target.targetYear, v.actualValue, v.actualPeriod, v.actualAccumulation, v.partial, v.actualStatus, v.baseValue, v.progressPct, v.gap,
+        v.cagrRealisedPct, v.cagrRequiredPct, v.projectedValue, v.status, JSON.stringify(v.detail), JSON.stringify(p.inputs), p.checksum,
+        p.knownFrom, p.knownTo],
+    );
+    counts.inserted += 1;
+  }
+  return counts;
+}

@@ -1,0 +1,89 @@
+/**
+ * The `normalize-document` job: one archived document → validated records → stored vintages,
+ * then one aggregate job per affected (district, indicator). Reads only the archive.
+ *
+ * Idempotent: storing is one transaction whose effects depend only on the document and the
+ * parser version; a replay finds every figure already there and changes nothing.
+ */
+import type { Job } from 'bullmq';
+import type { Pool } from '@nst/shared/db';
+import { withTransaction } from '@nst/shared/db';
+import { NonRetryableError } from '@nst/shared/errors';
+import { enqueue, parseJobData, type Queues } from '@nst/shared/jobs';
+import type { Logger } from '@nst/shared/logger';
+import type { IndicatorCatalog } from '../indicators';
+import { parseDocument } from '../parsers/index';
+import { PARSER_VERSION, type NewsItemRecord, type ObservationRecord, type RejectRecord, type TargetMentionRecord } from '../records';
+import { loadDocument } from '../sql/load-document';
+import { replaceRejects, storeRecords, type StoreCounts } from '../sql/store-records';
+
+export interface NormalizeDeps {
+  pool: Pool;
+  queues: Queues;
+  logger: Logger;
+  /** The indicator catalog (loaded from core.indicator at start). */
+  catalog: IndicatorCatalog;
+}
+
+export interface NormalizeResult {
+  documentId: number;
+  skipped?: 'list_page';
+  counts?: StoreCounts;
+  aggregateJobs: number;
+}
+
+export async function handleNormalizeJob(job: Job, deps: NormalizeDeps): Promise<NormalizeResult> {
+  const { documentId } = parseJobData('normalize-document', job.data);
+  return normalizeDocument(documentId, deps);
+}
+
+export async function normalizeDocument(documentId: number, deps: NormalizeDeps): Promise<NormalizeResult> {
+  const doc = await loadDocument(deps.pool, documentId);
+  const ctx = { documentId, sourceKey: doc.sourceKey, url: doc.url, parserVersion: PARSER_VERSION };
+  if (doc.role === 'list') {
+    await deps.pool.query('UPDATE raw.document SET normalized_at = now(), parser_version = $2 WHERE id = $1 AND normalized_at IS NULL', [documentId, PARSER_VERSION]);
+    return { documentId, skipped: 'list_page', aggregateJobs: 0 };
+  }
+
+  let parsed;
+  try {
+    parsed = await parseDocument(doc.input, deps.catalog);
+  } catch (error) {
+    // An unreadable document is recorded as a reject of the whole document, then fails for good.
+    const typed = error instanceof NonRetryableError ? error : new NonRetryableError('unreadable_document', (error as Error).message, { cause: error });
+    const reason = typed.code === 'unsupported_format' || typed.code === 'empty_document' ? typed.code : 'unreadable_document';
+    await withTransaction(deps.pool, (client) =>
+      replaceRejects(client, [{ kind: 'reject', reason, detail: typed.message, locator: 'document' }], ctx),
+    );
+    throw typed;
+  }
+
+  const observations: ObservationRecord[] = [];
+  const news: NewsItemRecord[] = [];
+  const targetMentions: TargetMentionRecord[] = [];
+  const rejects: RejectRecord[] = [];
+  for (const record of parsed.records) {
+    if (record.kind === 'observation') observations.push(record);
+    else if (record.kind === 'news_item') news.push(record);
+    else if (record.kind === 'target_mention') targetMentions.push(record);
+    else rejects.push(record);
+  }
+  const publishedAt = parsed.publishedAt ? new Date(parsed.publishedAt) : null;
+  const validFrom = publishedAt && !Number.isNaN(publishedAt.getTime()) ? publishedAt : (doc.publishedAt ?? doc.fetchedAt);
+
+  const counts = await withTransaction(deps.pool, async (client) => {
+    if (publishedAt) {
+      await client.query('UPDATE raw.document SET published_at = $2 WHERE id = $1 AND published_at IS DISTINCT FROM $2', [documentId, publishedAt]);
+    }
+    return storeRecords(client, { observations, news, targetMentions, rejects }, { ...ctx, validFrom });
+  });
+
+  // One aggregate job per (district, indicator); the aggregator coalesces bursts (deduplication).
+  const affected = new Set(observations.map((o) => `${o.district}|${o.indicator}`));
+  for (const key of affected) {
+    const [scope, indicator] = key.split('|') as ['baoshan' | 'jinshan' | 'shanghai', string];
+    await enqueue(deps.queues, 'aggregate-indicator', { scope, indicator }, { deduplication: { id: `agg_${scope}_${indicator}`, keepLastIfActive: true } });
+  }
+  deps.logger.debug({ documentId, ...counts, aggregateJobs: affected.size }, 'normalized');
+  return { documentId, counts, aggregateJobs: affected.size };
+}

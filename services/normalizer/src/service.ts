@@ -1,0 +1,5 @@
+/** Public surface of the normalizer service for the CLI and tests (parsers: see index.ts). */
+export { NormalizerEnv } from './env';
+export { createNormalizeWorker, loadCatalog } from './worker';
+export { normalizeDocument, type NormalizeDeps, type NormalizeResult } from './jobs/normalize-document';
+export { canonicalDecimal } from './sql/store-records';
