@@ -22,6 +22,8 @@ export interface CreateFetchDepsOptions {
   logger: Logger;
   /** The registry: its hosts are the only ones the guard lets through. */
   sources: readonly Source[];
+  /** `off`: no per-host delay (offline runs against our own publisher); default `registry`. */
+  politeness?: 'registry' | 'off';
 }
 
 /** Everything the fetch job needs, built once per process. */
@@ -43,5 +45,6 @@ export function createFetchDeps(options: CreateFetchDepsOptions): FetchDeps {
     connectTimeoutMs: env.FETCH_CONNECT_TIMEOUT_MS,
     maxRedirects: env.FETCH_MAX_REDIRECTS,
     fetchJobOptions: fetchJobOptions(env.FETCH_ATTEMPTS, env.FETCH_BACKOFF_MS),
+    politeness: options.politeness ?? 'registry',
   };
 }

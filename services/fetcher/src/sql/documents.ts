@@ -62,7 +62,8 @@ export async function archiveDocument(pool: Pool, doc: NewDocument): Promise<{ i
      ON CONFLICT (source_key, url, sha256_canonical) DO NOTHING
      RETURNING id`,
     [doc.sourceKey, doc.url, doc.finalUrl, doc.httpStatus, JSON.stringify(doc.headers), doc.contentType, doc.charset,
-      gzipSync(doc.body), doc.body.length, doc.text, doc.sha256Bytes, doc.sha256Canonical, doc.etag, doc.lastModified,
+      // PostgreSQL text cannot hold NUL; the verbatim bytes keep it, the convenience text drops it.
+      gzipSync(doc.body), doc.body.length, doc.text?.replaceAll('\u0000', '') ?? null, doc.sha256Bytes, doc.sha256Canonical, doc.etag, doc.lastModified,
       doc.publishedAt, doc.role, doc.format],
   );
   if (inserted.rows[0]) return { id: inserted.rows[0].id, inserted: true, normalizedAt: null };

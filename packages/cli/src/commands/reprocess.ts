@@ -1,0 +1,41 @@
+import { enqueue, jobId } from '@nst/shared/jobs';
+import { NstError } from '@nst/shared/errors';
+import type { Register } from '../main';
+import { startPipeline, waitForDrain } from '../pipeline';
+
+export const registerReprocess: Register = (program, context) => {
+  program
+    .command('reprocess')
+    .description('re-normalize archived documents (no network), e.g. after a parser fix')
+    .option('--source <key>', 'only this source')
+    .option('--since <date>', 'only documents fetched at or after this date')
+    .option('--parser-version <version>', 'only documents last normalized by this parser version')
+    .option('--inline', 'normalize and aggregate in this process instead of the services, and wait')
+    .action(async (options: { source?: string; since?: string; parserVersion?: string; inline?: boolean }) => {
+      const since = options.since ? new Date(options.since) : undefined;
+      if (since && Number.isNaN(since.getTime())) throw new NstError('usage', `--since must be a date (got "${options.since}")`);
+      const ctx = context();
+      const pool = await ctx.db();
+      const { rows } = await pool.query<{ id: number }>(
+        `SELECT id FROM raw.document
+         WHERE role = 'document' AND ($1::text IS NULL OR source_key = $1) AND ($2::timestamptz IS NULL OR fetched_at >= $2)
+           AND ($3::text IS NULL OR parser_version = $3)
+         ORDER BY id`,
+        [options.source ?? null, since ?? null, options.parserVersion ?? null],
+      );
+      const queues = await ctx.queues();
+      const batch = new Date().toISOString();
+      const pipeline = options.inline ? await startPipeline(ctx, { stages: ['normalize', 'aggregate'] }) : undefined;
+      try {
+        for (const row of rows) {
+          // A fresh id per run: the archive's own normalize job (doc|id) is kept as history.
+          await enqueue(queues, 'normalize-document', { documentId: row.id, reason: 'reprocess' }, { jobId: jobId('reprocess', row.id, batch) });
+        }
+        console.error(`reprocess: ${rows.length} documents enqueued`);
+        if (pipeline) await waitForDrain(ctx, { label: 'reprocess' });
+      } finally {
+        await pipeline?.close();
+      }
+      console.log(`reprocessed ${rows.length} documents${pipeline ? '' : ' (enqueued for the normalizer service)'}`);
+    });
+};

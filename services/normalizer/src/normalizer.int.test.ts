@@ -1,0 +1,198 @@
+/**
+ * The normalize stage against real PostgreSQL and Redis: vintages, idempotency, rejects, and bad
+ * input that must not take the worker down.
+ */
+import { readFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeBody } from '@nst/shared/charset';
+import { closeQueues, createQueues, enqueue, type Queues } from '@nst/shared/jobs';
+import { createLogger } from '@nst/shared/logger';
+import { createRedis } from '@nst/shared/redis';
+import { createTestDatabase, createTestRedis, waitForQueuesIdle, type TestDatabase, type TestRedis } from '@nst/shared/testing';
+import { normalizeDocument, type NormalizeDeps } from './jobs/normalize-document';
+import { createNormalizeWorker, loadCatalog } from './worker';
+
+const CASES = fileURLToPath(new URL('../../../seeds/fixtures/cases/', import.meta.url));
+const logger = createLogger({ service: 'normalizer-test', level: 'silent' });
+
+describe('normalizer', () => {
+  let db: TestDatabase;
+  let redis: TestRedis;
+  let connection: Redis;
+  let queues: Queues;
+  let deps: NormalizeDeps;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    redis = await createTestRedis();
+    connection = createRedis(redis.url, { role: 'worker', name: redis.prefix });
+    queues = createQueues({ connection, prefix: redis.prefix });
+    deps = { pool: db.pool, queues, logger, catalog: await loadCatalog(db.pool) };
+  });
+  afterAll(async () => {
+    await closeQueues(queues);
+    connection.disconnect();
+    await redis.cleanup();
+    await db.drop();
+  });
+
+  let seq = 0;
+  /** Archive bytes as the fetcher would (same columns), returning the document id. */
+  async function archive(body: Buffer, options: { sourceKey: string; format: string; url?: string; contentType?: string; fetchedAt?: string }): Promise<number> {
+    seq += 1;
+    const isHtml = !body.subarray(0, 2).equals(Buffer.from('PK')) && !body.subarray(0, 4).equals(Buffer.from('%PDF'));
+    const text = isHtml && body.length > 0 ? decodeBody(body, options.contentType).text.replaceAll('\u0000', '') : null;
+    const { rows } = await db.pool.query(
+      `INSERT INTO raw.document (source_key, url, final_url, http_status, content_type, body_gzip, body_size, text, sha256_bytes,
+                                 sha256_canonical, role, format, fetched_at)
+       VALUES ($1, $2, $2, 200, $3, $4, $5, $6, $7, $7, 'document', $8, $9) RETURNING id`,
+      [options.sourceKey, options.url ?? `https://example.gov.cn/doc/${seq}.html`, options.contentType ?? 'text/html; charset=utf-8',
+        gzipSync(body), body.length, text, seq.toString(16).padStart(64, '0'), options.format, options.fetchedAt ?? '2026-11-01T00:00:00Z'],
+    );
+    return rows[0].id;
+  }
+
+  const observation = (documentId: number, indicator: string, period: string) =>
+    db.pool.query('SELECT * FROM core.observation WHERE document_id = $1 AND indicator = $2 AND period = $3 AND measure = $4', [documentId, indicator, period, 'level']).then((r) => r.rows);
+
+  async function tableFingerprint(): Promise<string> {
+    const { rows } = await db.pool.query(`
+      SELECT md5(coalesce(string_agg(row_text, '|' ORDER BY row_text), '')) AS fp, count(*)::int AS n FROM (
+        SELECT format('%s %s %s %s %s %s %s %s %s', district, indicator, measure, accumulation, period, value, valid_from, valid_to, document_id) AS row_text
+        FROM core.observation
+        UNION ALL SELECT format('reject %s %s %s', document_id, reason, locator) FROM core.reject
+        UNION ALL SELECT format('news %s %s', url, title) FROM core.news_item
+        UNION ALL SELECT format('mention %s %s %s', document_id, locator, value) FROM core.target_mention) t`);
+    return `${rows[0].n}:${rows[0].fp}`;
+  }
+
+  describe('a bulletin and its revision', () => {
+    let original: number;
+    let revised: number;
+    const revisedDate = '2025-09-30 10:00';
+
+    beforeAll(async () => {
+      const page = await readFile(`${CASES}bulletin-baoshan-2024.html`);
+      original = await archive(page, { sourceKey: 'bs-bulletin', format: 'bulletin' });
+      // The same bulletin republished later with one figure revised (as after an economic census).
+      const revisedPage = Buffer.from(page.toString('utf8').replace('1,802.35', '1,811.20').replace('2025-03-28 15:00', revisedDate));
+      revised = await archive(revisedPage, { sourceKey: 'bs-bulletin', format: 'bulletin', url: 'https://xxgk.shbsq.gov.cn/revised.html' });
+    });
+
+    it('stores every figure with its provenance', async () => {
+      const result = await normalizeDocument(original, deps);
+      expect(result.counts?.inserted).toBeGreaterThan(5);
+      const [gdp] = await observation(original, 'gdp', '2024');
+      expect(gdp).toMatchObject({
+        district: 'baoshan',
+        accumulation: 'period',
+        value: '1802.35',
+        raw_value: '1,802.35亿元',
+        unit: 'CNY',
+        unit_mult: 8,
+        status: 'provisional',
+        valid_to: null,
+        url: 'https://example.gov.cn/doc/1.html',
+        parser_version: expect.any(String),
+      });
+      expect(gdp.valid_from.toISOString()).toBe('2025-03-28T07:00:00.000Z'); // 15:00 Shanghai time
+      expect(gdp.locator).toContain('地区生产总值1,802.35亿元');
+      expect(result.aggregateJobs).toBeGreaterThan(0);
+    });
+
+    it('normalizing the same document twice changes nothing', async () => {
+      const before = await tableFingerprint();
+      const again = await normalizeDocument(original, deps);
+      expect(again.counts).toMatchObject({ inserted: 0, revised: 0, removed: 0 });
+      expect(await tableFingerprint()).toBe(before);
+    });
+
+    it('a revised figure makes exactly one new vintage, and the as-of query before it returns the old value', async () => {
+      const countBefore = Number((await db.pool.query('SELECT count(*) FROM core.observation')).rows[0].count);
+      const result = await normalizeDocument(revised, deps);
+      expect(result.counts).toMatchObject({ inserted: 0, revised: 1 });
+      expect(Number((await db.pool.query('SELECT count(*) FROM core.observation')).rows[0].count)).toBe(countBefore + 1);
+
+      const history = await db.pool.query(
+        `SELECT value::text, valid_from, valid_to, document_id FROM core.observation
+         WHERE district = 'baoshan' AND indicator = 'gdp' AND measure = 'level' AND period = '2024' ORDER BY valid_from`,
+      );
+      expect(history.rows.map((r) => [r.value, r.document_id])).toEqual([['1802.35', original], ['1811.20', revised]]);
+      expect(history.rows[0].valid_to).toEqual(history.rows[1].valid_from);
+      expect(history.rows[1].valid_to).toBeNull();
+
+      const asOf = (ts: string) =>
+        db.pool.query(`SELECT value::text FROM core.observation_as_of($1) WHERE district = 'baoshan' AND indicator = 'gdp' AND measure = 'level' AND period = '2024'`, [ts]).then((r) => r.rows.map((x) => x.value));
+      expect(await asOf('2025-06-01T00:00:00Z')).toEqual(['1802.35']);
+      expect(await asOf('2025-10-01T00:00:00Z')).toEqual(['1811.20']);
+      expect(await asOf('2025-01-01T00:00:00Z')).toEqual([]);
+      const current = await db.pool.query(`SELECT value::text FROM core.observation_current WHERE district = 'baoshan' AND indicator = 'gdp' AND measure = 'level' AND period = '2024'`);
+      expect(current.rows).toEqual([{ value: '1811.20' }]);
+    });
+
+    it('replaying both documents, in any order, changes nothing', async () => {
+      const before = await tableFingerprint();
+      await normalizeDocument(revised, deps);
+      await normalizeDocument(original, deps);
+      expect(await tableFingerprint()).toBe(before);
+    });
+  });
+
+  it('an unknown indicator row is a reject with its locator, and never blocks the good rows', async () => {
+    const page = await readFile(`${CASES}stats-table-two-level-headers.html`);
+    const id = await archive(page, { sourceKey: 'bs-stats-monthly', format: 'stats-table' });
+    await normalizeDocument(id, deps);
+    const rejects = await db.pool.query('SELECT reason, locator FROM core.reject WHERE document_id = $1', [id]);
+    const observations = await db.pool.query('SELECT count(*)::int AS n FROM core.observation WHERE document_id = $1', [id]);
+    expect(observations.rows[0].n).toBeGreaterThan(0);
+    expect(rejects.rows.some((r) => r.reason === 'unknown_indicator' && r.locator.length > 0)).toBe(true);
+    // Missing cells ("—") are neither observations nor zeros.
+    const zeros = await db.pool.query("SELECT count(*)::int AS n FROM core.observation WHERE document_id = $1 AND raw_value IN ('—', '…', '')", [id]);
+    expect(zeros.rows[0].n).toBe(0);
+  });
+
+  describe('bad input', () => {
+    let worker: Worker;
+    let workerConnection: Redis;
+    beforeAll(() => {
+      workerConnection = createRedis(redis.url, { role: 'worker', name: redis.prefix });
+      worker = createNormalizeWorker(deps, { connection: workerConnection, prefix: redis.prefix, concurrency: 2 });
+    });
+    afterAll(async () => {
+      await worker.close();
+      workerConnection.disconnect();
+    });
+
+    it.each([
+      // The rows complete before the cut are good data and kept; the cut row is a reject.
+      ['truncated HTML', 'stats-table-truncated.html', 'stats-table', true],
+      ['a table with no numbers', 'stats-table-no-numbers.html', 'stats-table', false],
+      ['binary garbage', 'binary-garbage.bin', 'stats-table', false],
+      ['an empty body', 'empty.html', 'bulletin', false],
+      ['a PDF', 'bulletin-scan.pdf', 'bulletin', false],
+      ['a legacy binary XLS', 'legacy-monthly.xls', 'xls', false],
+    ])('%s ends as rejects or a typed non-retryable failure, and the worker keeps running', async (_name, file, format, keepsCompleteRows) => {
+      const id = await archive(await readFile(`${CASES}${file}`), { sourceKey: 'bs-stats-monthly', format, contentType: file.endsWith('.html') ? 'text/html' : 'application/octet-stream' });
+      const jobIdValue = await enqueue(queues, 'normalize-document', { documentId: id }, { jobId: `bad-${id}`, attempts: 3 });
+      await waitForQueuesIdle([queues.normalize], { timeoutMs: 20_000 });
+      const job = (await queues.normalize.getJob(jobIdValue))!;
+      const state = await job.getState();
+      if (state === 'failed') {
+        expect(job.attemptsMade).toBe(1); // non-retryable: not retried
+        expect(job.failedReason).toMatch(/^[a-z_]+: /);
+      } else {
+        expect(state).toBe('completed');
+      }
+      const rejects = await db.pool.query('SELECT reason FROM core.reject WHERE document_id = $1', [id]);
+      expect(rejects.rows.length).toBeGreaterThan(0);
+      const observations = await db.pool.query('SELECT count(*)::int AS n FROM core.observation WHERE document_id = $1', [id]);
+      if (keepsCompleteRows) expect(observations.rows[0].n).toBeGreaterThan(0);
+      else expect(observations.rows[0].n).toBe(0);
+      expect(worker.isRunning()).toBe(true);
+    });
+  });
+});
