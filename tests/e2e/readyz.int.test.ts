@@ -62,7 +62,7 @@ describe('/readyz', () => {
   it('turns unready when Redis goes away, and ready when it returns', async () => {
     redisServer.kill('SIGKILL');
     await eventually(unready);
-    const body = await (await fetch(`${opsUrl}/readyz`)).json();
+    const body = (await (await fetch(`${opsUrl}/readyz`)).json()) as { checks: Record<string, string> };
     expect(body.checks.redis).not.toBe('ok');
     expect(body.checks.postgres).toBe('ok');
     redisServer = startRedisServer(redisPort);
@@ -72,7 +72,7 @@ describe('/readyz', () => {
   it('turns unready when PostgreSQL goes away, and ready when it returns', async () => {
     proxy.cut();
     await eventually(unready);
-    const body = await (await fetch(`${opsUrl}/readyz`)).json();
+    const body = (await (await fetch(`${opsUrl}/readyz`)).json()) as { checks: Record<string, string> };
     expect(body.checks.postgres).not.toBe('ok');
     proxy.restore();
     await eventually(ready, 30_000);

@@ -12,6 +12,13 @@ export interface ServiceMetrics {
   jobsCompleted: Counter<'queue' | 'job'>;
   jobsFailed: Counter<'queue' | 'job' | 'reason'>;
   jobDuration: Histogram<'queue' | 'job'>;
+  /** Fetch attempts by outcome (archived, unchanged, not_modified, retry, failed, refused, skipped) and HTTP status. */
+  fetchOutcomes: Counter<'outcome' | 'status'>;
+  documentsArchived: Counter<'source'>;
+  /** Observation vintages written, by change (inserted, revised, removed). */
+  observationsWritten: Counter<'change'>;
+  rejects: Counter<'reason'>;
+  snapshotsWritten: Counter<'change'>;
 }
 
 /** A registry with process metrics and the job counters every worker reports. */
@@ -30,6 +37,11 @@ export function createServiceMetrics(service: string): ServiceMetrics {
       buckets: [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
+    fetchOutcomes: new Counter({ name: 'nst_fetch_outcomes_total', help: 'Fetch attempts by outcome and HTTP status', labelNames: ['outcome', 'status'], registers: [registry] }),
+    documentsArchived: new Counter({ name: 'nst_documents_archived_total', help: 'New documents archived', labelNames: ['source'], registers: [registry] }),
+    observationsWritten: new Counter({ name: 'nst_observations_written_total', help: 'Observation vintages written, by change', labelNames: ['change'], registers: [registry] }),
+    rejects: new Counter({ name: 'nst_rejects_total', help: 'Records rejected, by reason', labelNames: ['reason'], registers: [registry] }),
+    snapshotsWritten: new Counter({ name: 'nst_snapshots_written_total', help: 'Progress snapshots inserted or deleted', labelNames: ['change'], registers: [registry] }),
   };
 }
 

@@ -17,7 +17,7 @@ async function main(env: AggregatorEnv): Promise<void> {
   const producerConnection = createRedis(env.REDIS_URL, { role: 'worker', name: 'nst-aggregator-health' });
   const metrics = createServiceMetrics('aggregator');
   const worker = createAggregateWorker(
-    { pool, logger },
+    { pool, logger, metrics },
     { connection: workerConnection, prefix: env.NST_QUEUE_PREFIX, concurrency: env.AGGREGATE_CONCURRENCY, metrics },
   );
   const ops = await startOpsServer({

@@ -22,7 +22,7 @@ async function main(env: FetcherEnv): Promise<void> {
   const producerConnection = createRedis(env.REDIS_URL, { role: 'worker', name: 'nst-fetcher-producer' });
   const queues = createQueues({ connection: producerConnection, prefix: env.NST_QUEUE_PREFIX });
   const metrics = createServiceMetrics('fetcher');
-  const deps = createFetchDeps({ env, pool, queues, redis: producerConnection, logger, sources: await loadSources(pool) });
+  const deps = { ...createFetchDeps({ env, pool, queues, redis: producerConnection, logger, sources: await loadSources(pool) }), metrics };
   const worker = createFetchWorker(deps, {
     connection: workerConnection,
     prefix: env.NST_QUEUE_PREFIX,

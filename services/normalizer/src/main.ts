@@ -19,7 +19,7 @@ async function main(env: NormalizerEnv): Promise<void> {
   const queues = createQueues({ connection: producerConnection, prefix: env.NST_QUEUE_PREFIX });
   const metrics = createServiceMetrics('normalizer');
   const worker = createNormalizeWorker(
-    { pool, queues, logger, catalog: await loadCatalog(pool) },
+    { pool, queues, logger, catalog: await loadCatalog(pool), metrics },
     { connection: workerConnection, prefix: env.NST_QUEUE_PREFIX, concurrency: env.NORMALIZE_CONCURRENCY, metrics },
   );
   const ops = await startOpsServer({

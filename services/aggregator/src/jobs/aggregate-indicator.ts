@@ -7,6 +7,7 @@ import type { Job } from 'bullmq';
 import { withTransaction, type Pool } from '@nst/shared/db';
 import { parseJobData, type AggregateJob } from '@nst/shared/jobs';
 import type { Logger } from '@nst/shared/logger';
+import type { ServiceMetrics } from '@nst/shared/ops';
 import { inputDistricts } from '../compute';
 import { planSnapshots } from '../snapshots';
 import { findDependentTargets } from '../sql/targets';
@@ -16,6 +17,8 @@ import { writeSnapshots, type WriteCounts } from '../sql/write-snapshots';
 export interface AggregateDeps {
   pool: Pool;
   logger: Logger;
+  /** Prometheus counters; optional for tests and the CLI. */
+  metrics?: Pick<ServiceMetrics, 'snapshotsWritten'>;
 }
 
 export interface AggregateResult {
@@ -40,6 +43,8 @@ export async function aggregate(change: AggregateJob, deps: AggregateDeps): Prom
     total.inserted += counts.inserted;
     total.deleted += counts.deleted;
   }
+  deps.metrics?.snapshotsWritten.inc({ change: 'inserted' }, total.inserted);
+  deps.metrics?.snapshotsWritten.inc({ change: 'deleted' }, total.deleted);
   deps.logger.debug({ ...change, targets: targets.map((t) => t.key), ...total }, 'aggregated');
   return { targets: targets.map((t) => `${t.release}/${t.key}`), counts: total };
 }

@@ -13,6 +13,7 @@ import type { Pool } from '@nst/shared/db';
 import { errorCode, NonRetryableError, RetryableError, toBullError } from '@nst/shared/errors';
 import { enqueue, jobId, parseJobData, type FetchJob, type Queues } from '@nst/shared/jobs';
 import type { Logger } from '@nst/shared/logger';
+import type { ServiceMetrics } from '@nst/shared/ops';
 import type { Source } from '@nst/shared/seeds';
 import { decodeBody } from '@nst/shared/charset';
 import { canonicalHash, sha256 } from '../canonical';
@@ -39,6 +40,8 @@ export interface FetchDeps {
   maxRedirects: number;
   /** `off` skips the per-host delay (the offline publisher and benchmarks are ours); default `registry`. */
   politeness?: 'registry' | 'off';
+  /** Prometheus counters (fetch outcomes, documents archived); optional for tests and the CLI. */
+  metrics?: Pick<ServiceMetrics, 'fetchOutcomes' | 'documentsArchived'>;
   /** Options given to every fetch job this handler enqueues (attempts, backoff). */
   fetchJobOptions: { attempts: number; backoff: { type: string; delay: number } };
 }
@@ -80,6 +83,7 @@ export async function handleFetchJob(job: Job, deps: FetchDeps): Promise<FetchJo
     const maxAttempts = job.opts.attempts ?? 1;
     const code = errorCode(error);
     const outcome: FetchOutcome = REFUSAL_CODES.has(code) ? 'refused' : retryable && attempt < maxAttempts ? 'retry' : 'failed';
+    deps.metrics?.fetchOutcomes.inc({ outcome, status: /^http_\d{3}$/.test(code) ? code.slice(5) : code });
     await insertFetchLog(deps.pool, {
       sourceKey: payload.sourceKey,
       url: url || source?.url || '',
@@ -98,8 +102,11 @@ export async function handleFetchJob(job: Job, deps: FetchDeps): Promise<FetchJo
 async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: FetchDeps, started: number): Promise<FetchJobResult> {
   const url = payload.url ?? source.url;
   const role = payload.role ?? (payload.url ? 'document' : source.discovery.links ? 'list' : 'document');
-  const log = (outcome: FetchOutcome, extra: { httpStatus?: number; documentId?: number; errorCode?: string; errorMessage?: string } = {}) =>
-    insertFetchLog(deps.pool, { sourceKey: source.key, url, jobId: job.id, attempt: job.attemptsMade + 1, outcome, durationMs: performance.now() - started, ...extra });
+  const log = (outcome: FetchOutcome, extra: { httpStatus?: number; documentId?: number; errorCode?: string; errorMessage?: string } = {}) => {
+    deps.metrics?.fetchOutcomes.inc({ outcome, status: String(extra.httpStatus ?? '') });
+    if (outcome === 'archived') deps.metrics?.documentsArchived.inc({ source: source.key });
+    return insertFetchLog(deps.pool, { sourceKey: source.key, url, jobId: job.id, attempt: job.attemptsMade + 1, outcome, durationMs: performance.now() - started, ...extra });
+  };
 
   if (!source.enabled) {
     await log('skipped', { errorCode: 'source_disabled' });

@@ -11,6 +11,7 @@ import { withTransaction } from '@nst/shared/db';
 import { NonRetryableError } from '@nst/shared/errors';
 import { enqueue, parseJobData, type Queues } from '@nst/shared/jobs';
 import type { Logger } from '@nst/shared/logger';
+import type { ServiceMetrics } from '@nst/shared/ops';
 import type { IndicatorCatalog } from '../indicators';
 import { parseDocument } from '../parsers/index';
 import { PARSER_VERSION, type NewsItemRecord, type ObservationRecord, type RejectRecord, type TargetMentionRecord } from '../records';
@@ -23,6 +24,8 @@ export interface NormalizeDeps {
   logger: Logger;
   /** The indicator catalog (loaded from core.indicator at start). */
   catalog: IndicatorCatalog;
+  /** Prometheus counters; optional for tests and the CLI. */
+  metrics?: Pick<ServiceMetrics, 'observationsWritten' | 'rejects'>;
 }
 
 export interface NormalizeResult {
@@ -55,6 +58,7 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps)
     await withTransaction(deps.pool, (client) =>
       replaceRejects(client, [{ kind: 'reject', reason, detail: typed.message, locator: 'document' }], ctx),
     );
+    deps.metrics?.rejects.inc({ reason });
     throw typed;
   }
 
@@ -77,6 +81,11 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps)
     }
     return storeRecords(client, { observations, news, targetMentions, rejects }, { ...ctx, validFrom });
   });
+
+  deps.metrics?.observationsWritten.inc({ change: 'inserted' }, counts.inserted);
+  deps.metrics?.observationsWritten.inc({ change: 'revised' }, counts.revised);
+  deps.metrics?.observationsWritten.inc({ change: 'removed' }, counts.removed);
+  for (const reject of rejects) deps.metrics?.rejects.inc({ reason: reject.reason });
 
   // One aggregate job per (district, indicator); the aggregator coalesces bursts (deduplication).
   const affected = new Set(observations.map((o) => `${o.district}|${o.indicator}`));
