@@ -12,6 +12,11 @@ import { registerMigrate } from './commands/migrate';
 import { registerSources } from './commands/sources';
 import { registerStatus } from './commands/status';
 import { registerRun } from './commands/run';
+import { registerParse } from './commands/parse';
+import { registerProgress } from './commands/progress';
+import { registerFetch } from './commands/fetch';
+import { registerReprocess } from './commands/reprocess';
+import { registerJobs } from './commands/jobs';
 import { describeError } from './describe-error';
 
 export type Register = (program: Command, context: () => CliContext) => void;
@@ -21,7 +26,17 @@ export function buildProgram(context: () => CliContext): Command {
     .description('North–South Transformation Tracker: operator CLI')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerMigrate, registerSources, registerStatus, registerRun]) register(program, context);
+  for (const register of [
+    registerMigrate,
+    registerSources,
+    registerStatus,
+    registerRun,
+    registerFetch,
+    registerParse,
+    registerReprocess,
+    registerProgress,
+    registerJobs,
+  ]) register(program, context);
   return program;
 }
 

@@ -3,6 +3,7 @@ import type { PlannedSnapshot } from '../snapshots';
 import type { TargetRow } from './targets';
 
 export interface WriteCounts {
+  /** Rows left as they were (or only closed by a newer snapshot). */
   kept: number;
   inserted: number;
   deleted: number;
@@ -17,22 +18,30 @@ export async function writeSnapshots(client: PoolClient, target: TargetRow, plan
     'SELECT id, known_from, known_to, inputs_checksum FROM agg.progress_snapshot WHERE release = $1 AND target_key = $2',
     [target.release, target.key],
   );
-  const signature = (from: Date, to: Date | null, checksum: string) => `${from.getTime()}|${to?.getTime() ?? ''}|${checksum}`;
-  const wanted = new Map(planned.map((p) => [signature(p.knownFrom, p.knownTo, p.checksum), p]));
+  // A snapshot is identified by when it became known and what it was computed from; only its end
+  // (known_to) may change in place, when a newer snapshot supersedes it.
+  const identity = (from: Date, checksum: string) => `${from.getTime()}|${checksum}`;
+  const wanted = new Map(planned.map((p) => [identity(p.knownFrom, p.checksum), p]));
   const counts: WriteCounts = { kept: 0, inserted: 0, deleted: 0 };
   const stale: number[] = [];
+  const closings: Array<{ id: number; knownTo: Date | null }> = [];
   for (const row of rows) {
-    const key = signature(row.known_from, row.known_to, row.inputs_checksum);
-    if (wanted.has(key)) {
-      wanted.delete(key);
-      counts.kept += 1;
-    } else {
+    const key = identity(row.known_from, row.inputs_checksum);
+    const match = wanted.get(key);
+    if (!match) {
       stale.push(row.id);
+      continue;
     }
+    wanted.delete(key);
+    counts.kept += 1;
+    if ((row.known_to?.getTime() ?? null) !== (match.knownTo?.getTime() ?? null)) closings.push({ id: row.id, knownTo: match.knownTo });
   }
   if (stale.length > 0) {
     await client.query('DELETE FROM agg.progress_snapshot WHERE id = ANY($1::bigint[])', [stale]);
     counts.deleted = stale.length;
+  }
+  for (const closing of closings) {
+    await client.query('UPDATE agg.progress_snapshot SET known_to = $2 WHERE id = $1', [closing.id, closing.knownTo]);
   }
   for (const p of wanted.values()) {
     const v = p.values;

@@ -44,6 +44,7 @@ const keyOf = (r: Pick<ObservationRecord, 'district' | 'indicator' | 'measure' |
 interface VintageRow {
   id: number;
   value: string;
+  status: string;
   valid_from: Date;
   valid_to: Date | null;
   document_id: number;
@@ -51,7 +52,7 @@ interface VintageRow {
 
 async function upsertObservation(client: PoolClient, record: ObservationRecord, ctx: StoreContext): Promise<'inserted' | 'revised' | 'unchanged'> {
   const { rows } = await client.query<VintageRow>(
-    `SELECT id, value::text AS value, valid_from, valid_to, document_id FROM core.observation
+    `SELECT id, value::text AS value, status, valid_from, valid_to, document_id FROM core.observation
      WHERE district = $1 AND indicator = $2 AND measure = $3 AND accumulation = $4 AND period = $5
      ORDER BY valid_from`,
     [record.district, record.indicator, record.measure, record.accumulation, record.period],
@@ -63,6 +64,7 @@ async function upsertObservation(client: PoolClient, record: ObservationRecord, 
   const exact = rows.find((row) => row.valid_from.getTime() === at);
   if (exact) {
     if (same(exact)) return 'unchanged';
+    if (record.status === 'news' && exact.status !== 'news') return 'unchanged';
     // Same publication time, different figure: the document was re-parsed (a parser fix) or two
     // documents of one date disagree. The vintage holds the latest reading.
     await client.query(
@@ -75,6 +77,9 @@ async function upsertObservation(client: PoolClient, record: ObservationRecord, 
   }
   const previous = rows.filter((row) => row.valid_from.getTime() < at).at(-1);
   const next = rows.find((row) => row.valid_from.getTime() > at);
+  // A figure quoted in the news never revises a published statistic: it only stands in until one
+  // is published (and is superseded by it, like any earlier vintage).
+  if (record.status === 'news' && previous && previous.status !== 'news') return 'unchanged';
   // Published again with the same figure: no new vintage (ALFRED keeps the first publication).
   if (previous && same(previous)) return 'unchanged';
   if (next && same(next)) {
@@ -159,34 +164,57 @@ export async function storeRecords(client: PoolClient, records: DocumentRecords,
     counts.news += 1;
   }
 
-  // Mentions and rejects belong to the document: replace them wholesale (same rows on a replay).
-  await client.query('DELETE FROM core.target_mention WHERE document_id = $1', [ctx.documentId]);
-  const seenLocators = new Set<string>();
-  for (const mention of records.targetMentions) {
-    if (seenLocators.has(mention.locator)) continue;
-    seenLocators.add(mention.locator);
-    await client.query(
-      `INSERT INTO core.target_mention (document_id, scope, indicator, value, unit, unit_mult, target_year, raw_text, locator, parser_version)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [ctx.documentId, mention.scope, mention.indicator ?? null, mention.value ?? null, mention.unit ?? null, mention.unitMult ?? null,
-        mention.targetYear ?? null, mention.rawText, mention.locator, ctx.parserVersion],
-    );
-    counts.targetMentions += 1;
-  }
+  // Mentions and rejects belong to the document: made equal to this reading, touching only what differs.
+  const mentions = new Map<string, TargetMentionRecord>();
+  for (const mention of records.targetMentions) if (!mentions.has(mention.locator)) mentions.set(mention.locator, mention);
+  counts.targetMentions = await syncDocumentRows(client, 'core.target_mention', ctx.documentId,
+    ['scope', 'indicator', 'value', 'unit', 'unit_mult', 'target_year', 'raw_text', 'locator', 'parser_version'],
+    [...mentions.values()].map((m) => [m.scope, m.indicator ?? null, m.value ?? null, m.unit ?? null, m.unitMult ?? null, m.targetYear ?? null, m.rawText, m.locator, ctx.parserVersion]));
   await replaceRejects(client, records.rejects, ctx);
   counts.rejects = records.rejects.length;
-  await client.query('UPDATE raw.document SET normalized_at = now(), parser_version = $2 WHERE id = $1', [ctx.documentId, ctx.parserVersion]);
+  // Marked once per parser version: a replay leaves the row as it was.
+  await client.query(
+    'UPDATE raw.document SET normalized_at = now(), parser_version = $2 WHERE id = $1 AND (normalized_at IS NULL OR parser_version IS DISTINCT FROM $2)',
+    [ctx.documentId, ctx.parserVersion],
+  );
   return counts;
 }
 
-/** Replace the rejects of a document (also used when the whole document is unreadable). */
-export async function replaceRejects(client: PoolClient, rejects: readonly RejectRecord[], ctx: Pick<StoreContext, 'documentId' | 'sourceKey' | 'parserVersion'>): Promise<void> {
-  await client.query('DELETE FROM core.reject WHERE document_id = $1', [ctx.documentId]);
-  for (const reject of rejects) {
+/**
+ * Make the rows of `table` belonging to a document equal `wanted` (each a list of values for
+ * `columns`): delete the rows no longer wanted, insert the missing ones, leave equal rows alone.
+ * Returns the number of wanted rows.
+ */
+async function syncDocumentRows(client: PoolClient, table: string, documentId: number, columns: readonly string[], wanted: ReadonlyArray<readonly unknown[]>): Promise<number> {
+  const list = columns.join(', ');
+  const { rows } = await client.query(`SELECT id, json_build_array(${list})::text AS key FROM ${table} WHERE document_id = $1`, [documentId]);
+  const keyOf = async (values: readonly unknown[]) =>
+    (await client.query(`SELECT json_build_array(${columns.map((_c, i) => `$${i + 1}::${COLUMN_TYPES[columns[i]!] ?? 'text'}`).join(', ')})::text AS key`, [...values])).rows[0].key as string;
+  const existing = new Map<string, number[]>();
+  for (const row of rows) existing.set(row.key, [...(existing.get(row.key) ?? []), row.id]);
+  for (const values of wanted) {
+    const key = await keyOf(values);
+    const ids = existing.get(key);
+    if (ids && ids.length > 0) {
+      ids.pop();
+      continue;
+    }
     await client.query(
-      `INSERT INTO core.reject (document_id, source_key, reason, detail, locator, raw, parser_version)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [ctx.documentId, ctx.sourceKey, reject.reason, reject.detail, reject.locator, reject.raw === undefined ? null : JSON.stringify(reject.raw), ctx.parserVersion],
+      `INSERT INTO ${table} (document_id, ${list}) VALUES ($1, ${columns.map((_c, i) => `$${i + 2}`).join(', ')})`,
+      [documentId, ...values],
     );
   }
+  const stale = [...existing.values()].flat();
+  if (stale.length > 0) await client.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [stale]);
+  return wanted.length;
+}
+
+const COLUMN_TYPES: Record<string, string> = {
+  value: 'numeric', unit_mult: 'smallint', target_year: 'integer', raw: 'jsonb',
+};
+
+/** Make the rejects of a document equal `rejects` (also used when the whole document is unreadable). */
+export async function replaceRejects(client: PoolClient, rejects: readonly RejectRecord[], ctx: Pick<StoreContext, 'documentId' | 'sourceKey' | 'parserVersion'>): Promise<void> {
+  await syncDocumentRows(client, 'core.reject', ctx.documentId, ['source_key', 'reason', 'detail', 'locator', 'raw', 'parser_version'],
+    rejects.map((r) => [ctx.sourceKey, r.reason, r.detail, r.locator, r.raw === undefined ? null : JSON.stringify(r.raw), ctx.parserVersion]));
 }

@@ -1,0 +1,18 @@
+/**
+ * The normalizer's public surface for the CLI (the operator's composition root): the parse entry,
+ * the catalog builder and the record contract. Parsers are pure, so `nst parse` runs them without
+ * Redis or PostgreSQL.
+ */
+export { guessFormat, parseDocument, sniffBytes, validateRecords, type DocumentKind } from './parsers/index';
+export { buildIndicatorCatalog, IndicatorCatalog, indicatorFrequency, normalizeLabel } from './indicators';
+export {
+  PARSER_VERSION,
+  ObservationRecord,
+  NewsItemRecord,
+  TargetMentionRecord,
+  RejectRecord,
+  RejectReason,
+  ParsedRecord,
+  type ParseInput,
+  type ParseResult,
+} from './records';

@@ -1,0 +1,131 @@
+/**
+ * A table as a rectangular grid of cells, whatever it came from (an HTML `<table>` or an XLSX
+ * sheet). Merged cells (rowspan/colspan, XLSX merges) are copied into every slot they cover, with
+ * `spanned` set on the copies, so header labels reach every column below them.
+ */
+import type { CheerioAPI } from 'cheerio';
+import type { Element } from 'domhandler';
+import { collapse } from './page';
+
+export interface GridCell {
+  text: string;
+  /** A `<th>`, or a cell styled as a header in a sheet. */
+  header: boolean;
+  /** A copy made for a slot covered by a merged cell (not where the cell was written). */
+  spanned: boolean;
+  /** How many columns the original cell covers. */
+  colspan: number;
+}
+
+export interface TableGrid {
+  rows: GridCell[][];
+  width: number;
+  /** `<caption>`, or the heading / paragraph printed just above the table. */
+  caption: string;
+  /** Text after the table (注：…), where the basis or status is often stated. */
+  notes: string;
+  /** `table[0]`, `sheet "Sheet1"`: the start of every locator in this table. */
+  name: string;
+}
+
+/** Largest span honoured: bigger values are typos or attacks, not layouts. */
+const MAX_SPAN = 100;
+
+function readSpan(value: string | undefined): number {
+  const n = Number.parseInt(value ?? '1', 10);
+  return Number.isFinite(n) && n >= 1 ? Math.min(n, MAX_SPAN) : 1;
+}
+
+/** Every `<table>` of the page as a grid, outermost tables only once (nested layout tables skipped). */
+export function readHtmlTables($: CheerioAPI): TableGrid[] {
+  const grids: TableGrid[] = [];
+  $('table').each((_, table) => {
+    // A table holding other tables is page layout; its inner tables are read on their own.
+    if ($(table).find('table').length > 0) return;
+    const grid = readHtmlTable($, table, `table[${grids.length}]`);
+    if (grid.rows.length > 0) grids.push(grid);
+  });
+  return grids;
+}
+
+function readHtmlTable($: CheerioAPI, table: Element, name: string): TableGrid {
+  const rows: GridCell[][] = [];
+  // Slots already taken by a rowspan from a row above: rowIndex → colIndex → cell.
+  const carried = new Map<number, Map<number, GridCell>>();
+  $(table)
+    .find('tr')
+    .each((rowIndex, tr) => {
+      const row: GridCell[] = [];
+      const pending = carried.get(rowIndex) ?? new Map<number, GridCell>();
+      let col = 0;
+      const fillCarried = () => {
+        while (pending.has(col)) {
+          row[col] = pending.get(col) as GridCell;
+          col += 1;
+        }
+      };
+      $(tr)
+        .children('td, th')
+        .each((_, cellNode) => {
+          fillCarried();
+          const cell = $(cellNode);
+          const colspan = readSpan(cell.attr('colspan'));
+          const rowspan = readSpan(cell.attr('rowspan'));
+          const text = collapse(cell.text());
+          const header = cellNode.tagName === 'th';
+          for (let dx = 0; dx < colspan; dx += 1) {
+            row[col + dx] = { text, header, spanned: dx > 0, colspan };
+            for (let dy = 1; dy < rowspan; dy += 1) {
+              const below = carried.get(rowIndex + dy) ?? new Map<number, GridCell>();
+              below.set(col + dx, { text, header, spanned: true, colspan });
+              carried.set(rowIndex + dy, below);
+            }
+          }
+          col += colspan;
+        });
+      fillCarried();
+      rows.push(row);
+    });
+  return finishGrid(rows, readCaption($, table), readNotes($, table), name);
+}
+
+/** Pad ragged rows with empty cells so every row has the same width. */
+export function finishGrid(rows: Array<Array<GridCell | undefined>>, caption: string, notes: string, name: string): TableGrid {
+  const width = Math.max(0, ...rows.map((row) => row.length));
+  const filled = rows
+    .map((row) => Array.from({ length: width }, (_, col) => row[col] ?? { text: '', header: false, spanned: false, colspan: 1 }))
+    .filter((row) => row.some((cell) => cell.text !== ''));
+  return { rows: filled, width, caption, notes, name };
+}
+
+/**
+ * The table's title: its `<caption>`, else the nearest text before it (a heading or paragraph
+ * such as "2025年1-10月宝山区主要经济指标（单位：亿元）"), at most two blocks back.
+ */
+function readCaption($: CheerioAPI, table: Element): string {
+  const caption = collapse($(table).children('caption').text());
+  if (caption !== '') return caption;
+  const parts: string[] = [];
+  let node = $(table).prev();
+  // Walk up when the table is the first child of its wrapper (<div class="table-wrap"><table>).
+  if (node.length === 0) node = $(table).parent().prev();
+  for (let steps = 0; node.length > 0 && steps < 2; steps += 1) {
+    if (node.is('table') || node.find('table').length > 0) break;
+    const text = collapse(node.text());
+    if (text !== '') parts.unshift(text);
+    node = node.prev();
+  }
+  return parts.join(' ');
+}
+
+function readNotes($: CheerioAPI, table: Element): string {
+  const parts: string[] = [];
+  let node = $(table).next();
+  for (let steps = 0; node.length > 0 && steps < 3; steps += 1) {
+    if (node.is('table') || node.find('table').length > 0) break;
+    const text = collapse(node.text());
+    if (text !== '') parts.push(text);
+    node = node.next();
+  }
+  return parts.join(' ');
+}
