@@ -46,7 +46,11 @@ export class CliContext {
   }
 
   async queues(): Promise<Queues> {
-    this.queuesInstance ??= createQueues({ connection: await this.redis(), prefix: this.env.NST_QUEUE_PREFIX });
+    this.queuesInstance ??= createQueues({
+      connection: await this.redis(),
+      prefix: this.env.NST_QUEUE_PREFIX,
+      failedRetentionSeconds: this.env.NST_FAILED_RETENTION_DAYS * 86_400,
+    });
     return this.queuesInstance;
   }
 

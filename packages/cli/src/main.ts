@@ -17,6 +17,7 @@ import { registerProgress } from './commands/progress';
 import { registerFetch } from './commands/fetch';
 import { registerReprocess } from './commands/reprocess';
 import { registerJobs } from './commands/jobs';
+import { registerOpsUi } from './commands/ops-ui';
 import { describeError } from './describe-error';
 
 export type Register = (program: Command, context: () => CliContext) => void;
@@ -36,6 +37,7 @@ export function buildProgram(context: () => CliContext): Command {
     registerReprocess,
     registerProgress,
     registerJobs,
+    registerOpsUi,
   ]) register(program, context);
   return program;
 }

@@ -30,6 +30,8 @@ export const commonEnvShape = {
     .string()
     .regex(/^[A-Za-z0-9_.:-]+$/, 'may contain only letters, digits, _ . : -')
     .default('nst'),
+  /** Days failed jobs are kept so they can be replayed (completed jobs are trimmed after a day). */
+  NST_FAILED_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   /** pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `development` allows dev-only conveniences (default ops credentials); anything else is strict. */

@@ -20,7 +20,11 @@ async function main(env: FetcherEnv): Promise<void> {
   const pool = createPool(env.DATABASE_URL, { max: Math.min(20, env.FETCH_CONCURRENCY + 2), applicationName: 'nst-fetcher' });
   const workerConnection = createRedis(env.REDIS_URL, { role: 'worker', name: 'nst-fetcher-worker' });
   const producerConnection = createRedis(env.REDIS_URL, { role: 'worker', name: 'nst-fetcher-producer' });
-  const queues = createQueues({ connection: producerConnection, prefix: env.NST_QUEUE_PREFIX });
+  const queues = createQueues({
+    connection: producerConnection,
+    prefix: env.NST_QUEUE_PREFIX,
+    failedRetentionSeconds: env.NST_FAILED_RETENTION_DAYS * 86_400,
+  });
   const metrics = createServiceMetrics('fetcher');
   const deps = { ...createFetchDeps({ env, pool, queues, redis: producerConnection, logger, sources: await loadSources(pool) }), metrics };
   const worker = createFetchWorker(deps, {

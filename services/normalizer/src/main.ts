@@ -16,7 +16,11 @@ async function main(env: NormalizerEnv): Promise<void> {
   const pool = createPool(env.DATABASE_URL, { max: env.NORMALIZE_CONCURRENCY + 2, applicationName: 'nst-normalizer' });
   const workerConnection = createRedis(env.REDIS_URL, { role: 'worker', name: 'nst-normalizer-worker' });
   const producerConnection = createRedis(env.REDIS_URL, { role: 'worker', name: 'nst-normalizer-producer' });
-  const queues = createQueues({ connection: producerConnection, prefix: env.NST_QUEUE_PREFIX });
+  const queues = createQueues({
+    connection: producerConnection,
+    prefix: env.NST_QUEUE_PREFIX,
+    failedRetentionSeconds: env.NST_FAILED_RETENTION_DAYS * 86_400,
+  });
   const metrics = createServiceMetrics('normalizer');
   const worker = createNormalizeWorker(
     { pool, queues, logger, catalog: await loadCatalog(pool), metrics },
