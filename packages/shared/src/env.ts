@@ -32,6 +32,11 @@ export const commonEnvShape = {
     .default('nst'),
   /** Days failed jobs are kept so they can be replayed (completed jobs are trimmed after a day). */
   NST_FAILED_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+  /**
+   * How long a worker's lock on a job lasts (ms). A worker that dies mid-job (SIGKILL, lost
+   * machine) has its job handed to another worker after about this long.
+   */
+  NST_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   /** pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `development` allows dev-only conveniences (default ops credentials); anything else is strict. */

@@ -18,7 +18,9 @@ export interface CreateWorkerOptions {
   concurrency: number;
   logger: Logger;
   metrics?: ServiceMetrics;
-  /** Extra BullMQ worker settings (backoff strategy, lock duration …). */
+  /** Lock duration in ms (default BullMQ's 30 s); stalled jobs are looked for every half of it. */
+  lockDurationMs?: number;
+  /** Extra BullMQ worker settings (backoff strategy …). */
   workerOptions?: Partial<WorkerOptions>;
 }
 
@@ -59,6 +61,9 @@ export function createWorker<R>(handler: (job: Job) => Promise<R>, options: Crea
       prefix: options.prefix,
       concurrency: options.concurrency,
       autorun: true,
+      // Jobs are idempotent, so a job whose worker died may safely run again, even twice.
+      maxStalledCount: 3,
+      ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs, stalledInterval: Math.max(500, Math.floor(options.lockDurationMs / 2)) } : {}),
       ...options.workerOptions,
     },
   );

@@ -18,7 +18,7 @@ async function main(env: AggregatorEnv): Promise<void> {
   const metrics = createServiceMetrics('aggregator');
   const worker = createAggregateWorker(
     { pool, logger, metrics },
-    { connection: workerConnection, prefix: env.NST_QUEUE_PREFIX, concurrency: env.AGGREGATE_CONCURRENCY, metrics },
+    { connection: workerConnection, prefix: env.NST_QUEUE_PREFIX, concurrency: env.AGGREGATE_CONCURRENCY, metrics, lockDurationMs: env.NST_JOB_LOCK_MS },
   );
   const ops = await startOpsServer({
     port: env.PORT,

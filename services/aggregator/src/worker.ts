@@ -7,6 +7,8 @@ export interface AggregateWorkerOptions {
   connection: ConnectionOptions;
   prefix: string;
   concurrency: number;
+  /** Job lock duration in ms; see NST_JOB_LOCK_MS. */
+  lockDurationMs?: number;
   metrics?: ServiceMetrics;
 }
 
@@ -16,6 +18,7 @@ export function createAggregateWorker(deps: AggregateDeps, options: AggregateWor
     connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
+    lockDurationMs: options.lockDurationMs,
     logger: deps.logger,
     metrics: options.metrics,
   });

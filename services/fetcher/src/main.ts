@@ -33,6 +33,7 @@ async function main(env: FetcherEnv): Promise<void> {
     concurrency: env.FETCH_CONCURRENCY,
     backoffMs: env.FETCH_BACKOFF_MS,
     metrics,
+    lockDurationMs: env.NST_JOB_LOCK_MS,
   });
   const scheduler = env.SCHEDULER_ENABLED
     ? startScheduler({ queues, sources: await loadSources(pool), logger, jobOptions: fetchJobOptions(env.FETCH_ATTEMPTS, env.FETCH_BACKOFF_MS) })

@@ -23,6 +23,8 @@ export interface FetchWorkerOptions {
   connection: ConnectionOptions;
   prefix: string;
   concurrency: number;
+  /** Job lock duration in ms; see NST_JOB_LOCK_MS. */
+  lockDurationMs?: number;
   backoffMs: number;
   metrics?: ServiceMetrics;
 }
@@ -33,6 +35,7 @@ export function createFetchWorker(deps: FetchDeps, options: FetchWorkerOptions):
     connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
+    lockDurationMs: options.lockDurationMs,
     logger: deps.logger,
     metrics: options.metrics,
     workerOptions: {

@@ -24,7 +24,7 @@ async function main(env: NormalizerEnv): Promise<void> {
   const metrics = createServiceMetrics('normalizer');
   const worker = createNormalizeWorker(
     { pool, queues, logger, catalog: await loadCatalog(pool), metrics },
-    { connection: workerConnection, prefix: env.NST_QUEUE_PREFIX, concurrency: env.NORMALIZE_CONCURRENCY, metrics },
+    { connection: workerConnection, prefix: env.NST_QUEUE_PREFIX, concurrency: env.NORMALIZE_CONCURRENCY, metrics, lockDurationMs: env.NST_JOB_LOCK_MS },
   );
   const ops = await startOpsServer({
     port: env.PORT,

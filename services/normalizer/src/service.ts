@@ -2,4 +2,4 @@
 export { NormalizerEnv } from './env';
 export { createNormalizeWorker, loadCatalog } from './worker';
 export { normalizeDocument, type NormalizeDeps, type NormalizeResult } from './jobs/normalize-document';
-export { canonicalDecimal } from './sql/store-records';
+export { canonicalDecimal, deriveVintages } from './vintages';

@@ -16,6 +16,8 @@ export interface NormalizeWorkerOptions {
   connection: ConnectionOptions;
   prefix: string;
   concurrency: number;
+  /** Job lock duration in ms; see NST_JOB_LOCK_MS. */
+  lockDurationMs?: number;
   metrics?: ServiceMetrics;
 }
 
@@ -25,6 +27,7 @@ export function createNormalizeWorker(deps: NormalizeDeps, options: NormalizeWor
     connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
+    lockDurationMs: options.lockDurationMs,
     logger: deps.logger,
     metrics: options.metrics,
   });

@@ -114,7 +114,9 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: Fetch
   }
   const latest = await findLatestDocument(deps.pool, source.key, url);
   if (role === 'document' && payload.url && latest && !payload.force) {
-    // A discovered document is archived once; only `--force` fetches it again.
+    // A discovered document is archived once; only `--force` fetches it again. If the attempt that
+    // archived it died before handing it over, hand it over now (same job id: at most once).
+    if (latest.normalizedAt === null) await enqueueNormalize(deps, latest.id);
     await log('skipped', { documentId: latest.id, errorCode: 'already_archived' });
     return { outcome: 'skipped', documentId: latest.id };
   }
@@ -167,12 +169,14 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: Fetch
   const outcome: FetchOutcome = archived.inserted ? 'archived' : 'unchanged';
   await log(outcome, { httpStatus: response.status, documentId: archived.id });
 
-  if (role === 'document' && archived.normalizedAt === null) {
-    // Deterministic id: a retried or duplicated fetch hands the document over once.
-    await enqueue(deps.queues, 'normalize-document', { documentId: archived.id, reason: 'archived' }, { jobId: jobId('doc', archived.id) });
-  }
+  if (role === 'document' && archived.normalizedAt === null) await enqueueNormalize(deps, archived.id);
   const discovered = role === 'list' && decoded ? await enqueueLinks(decoded.text, response.finalUrl, payload, source, deps) : 0;
   return { outcome, documentId: archived.id, discovered };
+}
+
+/** Hand a document to the normalizer. Deterministic id: retried or duplicated fetches hand it over once. */
+async function enqueueNormalize(deps: FetchDeps, documentId: number): Promise<void> {
+  await enqueue(deps.queues, 'normalize-document', { documentId, reason: 'archived' }, { jobId: jobId('doc', documentId) });
 }
 
 /** Enqueue each new document link once, and further list pages within the source's bounds. */

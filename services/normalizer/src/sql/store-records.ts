@@ -1,13 +1,15 @@
 /**
- * Store one document's records in one transaction: observations as vintages, news items, target
- * mentions and rejects. Storing the same records again changes nothing; a changed figure closes
- * the open vintage and opens a new one; records the document no longer yields (after a parser
- * fix) are removed and their neighbours' validity repaired. Everything a document produced
- * carries its id, so re-normalizing it replaces exactly what it produced before.
+ * Store one document's records in one transaction: its publications (every figure it states),
+ * the vintages derived from all publications of the keys it touches, news items, target mentions
+ * and rejects. The result depends only on the set of documents normalized, never on their order:
+ * storing the same records again changes nothing, a changed figure closes the open vintage and
+ * opens one, and records a document no longer yields (after a parser fix) disappear with the
+ * vintages they opened.
  */
 import type { PoolClient } from '@nst/shared/db';
 import { periodRange } from '@nst/shared/domain';
 import type { NewsItemRecord, ObservationRecord, RejectRecord, TargetMentionRecord } from '../records';
+import { deriveVintages, type DerivedVintage, type Publication } from '../vintages';
 
 export interface StoreContext {
   documentId: number;
@@ -28,104 +30,191 @@ export interface StoreCounts {
   rejects: number;
 }
 
-/** `1725.00` and `1725` are the same figure; the published string is kept in raw_value. */
-export function canonicalDecimal(value: string): string {
-  const negative = value.startsWith('-');
-  let [whole = '0', fraction = ''] = value.replace(/^-/, '').split('.');
-  whole = whole.replace(/^0+(?=\d)/, '');
-  fraction = fraction.replace(/0+$/, '');
-  const text = fraction ? `${whole}.${fraction}` : whole;
-  return negative && text !== '0' ? `-${text}` : text;
+type KeyFields = Pick<ObservationRecord, 'district' | 'indicator' | 'measure' | 'accumulation' | 'period'>;
+const keyOf = (r: KeyFields) => `${r.district}|${r.indicator}|${r.measure}|${r.accumulation}|${r.period}`;
+const splitKey = (key: string) => {
+  const [district, indicator, measure, accumulation, period] = key.split('|') as [string, string, string, string, string];
+  return { district, indicator, measure, accumulation, period };
+};
+
+interface PublicationRow extends Publication {
+  key: string;
+  raw_value: string;
+  unit: string;
+  unit_mult: number;
+  basis: string;
+  locator: string;
+  parser_version: string;
 }
 
-const keyOf = (r: Pick<ObservationRecord, 'district' | 'indicator' | 'measure' | 'accumulation' | 'period'>) =>
-  `${r.district}|${r.indicator}|${r.measure}|${r.accumulation}|${r.period}`;
-
-interface VintageRow {
+interface ObservationRow {
   id: number;
+  key: string;
   value: string;
-  status: string;
   valid_from: Date;
   valid_to: Date | null;
   document_id: number;
+  raw_value: string;
+  status: string;
+  basis: string;
+  unit: string;
+  unit_mult: number;
+  locator: string;
+  parser_version: string;
 }
 
-async function upsertObservation(client: PoolClient, record: ObservationRecord, ctx: StoreContext): Promise<'inserted' | 'revised' | 'unchanged'> {
-  const { rows } = await client.query<VintageRow>(
-    `SELECT id, value::text AS value, status, valid_from, valid_to, document_id FROM core.observation
-     WHERE district = $1 AND indicator = $2 AND measure = $3 AND accumulation = $4 AND period = $5
-     ORDER BY valid_from`,
-    [record.district, record.indicator, record.measure, record.accumulation, record.period],
-  );
-  const at = ctx.validFrom.getTime();
-  const same = (row: VintageRow) => canonicalDecimal(row.value) === canonicalDecimal(record.value);
-  const provenance = [record.value, record.rawValue, record.unit, record.unitMult, record.status, record.basis, ctx.documentId, ctx.url, record.locator, ctx.parserVersion];
-
-  const exact = rows.find((row) => row.valid_from.getTime() === at);
-  if (exact) {
-    if (same(exact)) return 'unchanged';
-    if (record.status === 'news' && exact.status !== 'news') return 'unchanged';
-    // Same publication time, different figure: the document was re-parsed (a parser fix) or two
-    // documents of one date disagree. The vintage holds the latest reading.
-    await client.query(
-      `UPDATE core.observation SET value = $2, raw_value = $3, unit = $4, unit_mult = $5, status = $6, basis = $7,
-              document_id = $8, url = $9, locator = $10, parser_version = $11, recorded_at = now()
-       WHERE id = $1`,
-      [exact.id, ...provenance],
-    );
-    return 'revised';
-  }
-  const previous = rows.filter((row) => row.valid_from.getTime() < at).at(-1);
-  const next = rows.find((row) => row.valid_from.getTime() > at);
-  // A figure quoted in the news never revises a published statistic: it only stands in until one
-  // is published (and is superseded by it, like any earlier vintage).
-  if (record.status === 'news' && previous && previous.status !== 'news') return 'unchanged';
-  // Published again with the same figure: no new vintage (ALFRED keeps the first publication).
-  if (previous && same(previous)) return 'unchanged';
-  if (next && same(next)) {
-    // An earlier publication of the figure we already hold (documents normalized out of order):
-    // the vintage starts at the earlier one.
-    if (previous) await client.query('UPDATE core.observation SET valid_to = $2 WHERE id = $1', [previous.id, ctx.validFrom]);
-    await client.query(
-      `UPDATE core.observation SET valid_from = $2, raw_value = $3, document_id = $4, url = $5, locator = $6, parser_version = $7, recorded_at = now()
-       WHERE id = $1`,
-      [next.id, ctx.validFrom, record.rawValue, ctx.documentId, ctx.url, record.locator, ctx.parserVersion],
-    );
-    return 'revised';
-  }
-  // A new figure: close the vintage in force (if any), open one until the next known vintage.
-  if (previous) await client.query('UPDATE core.observation SET valid_to = $2 WHERE id = $1', [previous.id, ctx.validFrom]);
-  const range = periodRange(record.period, record.accumulation);
-  await client.query(
-    `INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end,
-        value, raw_value, unit, unit_mult, status, basis, document_id, url, locator, parser_version, valid_from, valid_to)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-    [record.district, record.indicator, record.measure, record.accumulation, record.period, range.start, range.end,
-      ...provenance, ctx.validFrom, next?.valid_from ?? null],
-  );
-  return previous ? 'revised' : 'inserted';
+/** Multi-row INSERT helper: `($1, $2, …), (…)` for `rows` of equal length. */
+function valuesList(rows: ReadonlyArray<readonly unknown[]>, offset = 0): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const tuples = rows.map((row) => `(${row.map((value) => {
+    params.push(value);
+    return `$${params.length + offset}`;
+  }).join(', ')})`);
+  return { sql: tuples.join(', '), params };
 }
 
-/** Remove the vintages this document produced before but no longer does, mending the timeline. */
-async function removeStaleObservations(client: PoolClient, keep: ReadonlySet<string>, ctx: StoreContext): Promise<number> {
-  const { rows } = await client.query<VintageRow & { district: string; indicator: string; measure: string; accumulation: string; period: string }>(
-    `SELECT id, district, indicator, measure, accumulation, period, value::text AS value, valid_from, valid_to, document_id
-     FROM core.observation WHERE document_id = $1`,
+/** The key columns of `keys` as parallel arrays, for `unnest` joins. */
+function keyArrays(keys: readonly string[]): string[][] {
+  const columns: string[][] = [[], [], [], [], []];
+  for (const key of keys) key.split('|').forEach((part, i) => columns[i]!.push(part));
+  return columns;
+}
+
+const KEY_JOIN = `JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS k(district, indicator, measure, accumulation, period)
+  USING (district, indicator, measure, accumulation, period)`;
+
+/**
+ * Record this document's publications, then re-derive the vintages of every key it touches (now
+ * or before) from all publications of that key, and make core.observation equal to them,
+ * touching only rows that differ.
+ */
+async function storeObservations(client: PoolClient, records: readonly ObservationRecord[], ctx: StoreContext, counts: StoreCounts): Promise<void> {
+  // One figure per key per document: a page that prints a figure twice keeps the first reading.
+  const unique = new Map<string, ObservationRecord>();
+  for (const record of records) if (!unique.has(keyOf(record))) unique.set(keyOf(record), record);
+  const before = await client.query<{ key: string }>(
+    `SELECT concat_ws('|', district, indicator, measure, accumulation, period) AS key FROM core.publication WHERE document_id = $1`,
     [ctx.documentId],
   );
-  let removed = 0;
-  for (const row of rows) {
-    if (keep.has(keyOf(row as unknown as ObservationRecord))) continue;
-    await client.query('DELETE FROM core.observation WHERE id = $1', [row.id]);
-    // The vintage before it now lasts as long as the removed one did.
-    await client.query(
-      `UPDATE core.observation SET valid_to = $6
-       WHERE district = $1 AND indicator = $2 AND measure = $3 AND accumulation = $4 AND period = $5 AND valid_to = $7`,
-      [row.district, row.indicator, row.measure, row.accumulation, row.period, row.valid_to, row.valid_from],
-    );
-    removed += 1;
+  const keys = [...new Set([...unique.keys(), ...before.rows.map((r) => r.key)])].sort();
+  if (keys.length === 0) return;
+  // Locks in key order: two documents touching the same keys never deadlock, and never interleave.
+  await client.query(
+    'SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtextextended(k, 7270) AS h FROM unnest($1::text[]) AS k ORDER BY k) locks',
+    [keys],
+  );
+
+  const gone = keys.filter((key) => !unique.has(key));
+  if (gone.length > 0) {
+    await client.query(`DELETE FROM core.publication p USING unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS k(district, indicator, measure, accumulation, period)
+      WHERE p.document_id = $1 AND (p.district, p.indicator, p.measure, p.accumulation, p.period) = (k.district, k.indicator, k.measure, k.accumulation, k.period)`,
+      [ctx.documentId, ...keyArrays(gone)]);
   }
-  return removed;
+  if (unique.size > 0) {
+    const rows = [...unique.values()].map((r) => [r.district, r.indicator, r.measure, r.accumulation, r.period, r.value, r.rawValue, r.unit, r.unitMult,
+      r.status, r.basis, ctx.validFrom, ctx.documentId, ctx.url, r.locator, ctx.parserVersion]);
+    const { sql, params } = valuesList(rows);
+    await client.query(
+      `INSERT INTO core.publication (district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis,
+                                     published_at, document_id, url, locator, parser_version)
+       VALUES ${sql}
+       ON CONFLICT (document_id, district, indicator, measure, accumulation, period) DO UPDATE SET
+         value = EXCLUDED.value, raw_value = EXCLUDED.raw_value, unit = EXCLUDED.unit, unit_mult = EXCLUDED.unit_mult, status = EXCLUDED.status,
+         basis = EXCLUDED.basis, published_at = EXCLUDED.published_at, url = EXCLUDED.url, locator = EXCLUDED.locator, parser_version = EXCLUDED.parser_version
+       WHERE (core.publication.value, core.publication.raw_value, core.publication.unit, core.publication.unit_mult, core.publication.status,
+              core.publication.basis, core.publication.published_at, core.publication.url, core.publication.locator, core.publication.parser_version)
+         IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.raw_value, EXCLUDED.unit, EXCLUDED.unit_mult, EXCLUDED.status, EXCLUDED.basis,
+              EXCLUDED.published_at, EXCLUDED.url, EXCLUDED.locator, EXCLUDED.parser_version)`,
+      params,
+    );
+  }
+
+  const arrays = keyArrays(keys);
+  const publications = await client.query<PublicationRow & { published_at: Date; document_id: number }>(
+    `SELECT p.id, concat_ws('|', p.district, p.indicator, p.measure, p.accumulation, p.period) AS key, p.value::text AS value, p.raw_value,
+            p.unit, p.unit_mult, p.status, p.basis, p.published_at, p.document_id, p.url, p.locator, p.parser_version
+     FROM core.publication p ${KEY_JOIN}`,
+    arrays,
+  );
+  const existing = await client.query<ObservationRow>(
+    `SELECT o.id, concat_ws('|', o.district, o.indicator, o.measure, o.accumulation, o.period) AS key, o.value::text AS value, o.valid_from,
+            o.valid_to, o.document_id, o.raw_value, o.status, o.basis, o.unit, o.unit_mult, o.locator, o.parser_version
+     FROM core.observation o ${KEY_JOIN}`,
+    arrays,
+  );
+  const pubsByKey = new Map<string, PublicationRow[]>();
+  for (const row of publications.rows) {
+    const list = pubsByKey.get(row.key) ?? [];
+    list.push({ ...row, publishedAt: row.published_at, documentId: row.document_id });
+    pubsByKey.set(row.key, list);
+  }
+  const rowsByKey = new Map<string, ObservationRow[]>();
+  for (const row of existing.rows) rowsByKey.set(row.key, [...(rowsByKey.get(row.key) ?? []), row]);
+
+  const deletes: number[] = [];
+  const updates: Array<{ id: number; row: ObservationRow; vintage: DerivedVintage<PublicationRow> }> = [];
+  const inserts: Array<DerivedVintage<PublicationRow>> = [];
+  for (const key of keys) {
+    const current = rowsByKey.get(key) ?? [];
+    const wanted = deriveVintages(pubsByKey.get(key) ?? []);
+    const byIdentity = new Map(current.map((row) => [`${row.valid_from.getTime()}|${row.document_id}`, row]));
+    let added = 0;
+    for (const vintage of wanted) {
+      const identity = `${vintage.validFrom.getTime()}|${vintage.publication.documentId}`;
+      const row = byIdentity.get(identity);
+      if (!row) {
+        inserts.push(vintage);
+        added += 1;
+        continue;
+      }
+      byIdentity.delete(identity);
+      const p = vintage.publication;
+      const same = (row.valid_to?.getTime() ?? null) === (vintage.validTo?.getTime() ?? null) && row.value === p.value && row.raw_value === p.raw_value &&
+        row.status === p.status && row.basis === p.basis && row.unit === p.unit && row.unit_mult === p.unit_mult && row.locator === p.locator &&
+        row.parser_version === p.parser_version;
+      if (same) counts.unchanged += 1;
+      else {
+        updates.push({ id: row.id, row, vintage });
+        if (row.value !== p.value) counts.revised += 1;
+      }
+    }
+    for (const row of byIdentity.values()) deletes.push(row.id);
+    counts.removed += byIdentity.size;
+    if (current.length === 0) counts.inserted += added;
+    else counts.revised += added;
+  }
+
+  if (deletes.length > 0) await client.query('DELETE FROM core.observation WHERE id = ANY($1::bigint[])', [deletes]);
+  // Closings before openings: at most one open vintage per key at every step.
+  updates.sort((a, b) => (a.vintage.validTo === null ? 1 : 0) - (b.vintage.validTo === null ? 1 : 0));
+  for (const { id, vintage } of updates) {
+    const p = vintage.publication;
+    await client.query(
+      `UPDATE core.observation SET valid_to = $2, value = $3, raw_value = $4, status = $5, basis = $6, unit = $7, unit_mult = $8, locator = $9,
+              parser_version = $10, url = $11, recorded_at = now()
+       WHERE id = $1`,
+      [id, vintage.validTo, p.value, p.raw_value, p.status, p.basis, p.unit, p.unit_mult, p.locator, p.parser_version, p.url],
+    );
+  }
+  if (inserts.length > 0) {
+    const rows = inserts.map((vintage) => {
+      const p = vintage.publication;
+      const k = splitKey(p.key);
+      const range = periodRange(k.period, k.accumulation as 'period' | 'ytd');
+      return [k.district, k.indicator, k.measure, k.accumulation, k.period, range.start, range.end, p.value, p.raw_value, p.unit, p.unit_mult,
+        p.status, p.basis, p.documentId, p.url, p.locator, p.parser_version, vintage.validFrom, vintage.validTo];
+    });
+    // Chunks keep each statement far below PostgreSQL's 65535-parameter limit.
+    for (let i = 0; i < rows.length; i += 1000) {
+      const { sql, params } = valuesList(rows.slice(i, i + 1000));
+      await client.query(
+        `INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end, value, raw_value, unit, unit_mult,
+                                       status, basis, document_id, url, locator, parser_version, valid_from, valid_to)
+         VALUES ${sql}`,
+        params,
+      );
+    }
+  }
 }
 
 export interface DocumentRecords {
@@ -137,16 +226,7 @@ export interface DocumentRecords {
 
 export async function storeRecords(client: PoolClient, records: DocumentRecords, ctx: StoreContext): Promise<StoreCounts> {
   const counts: StoreCounts = { inserted: 0, revised: 0, unchanged: 0, removed: 0, news: 0, targetMentions: 0, rejects: 0 };
-  // One figure per key per document: a page that prints a figure twice keeps the first reading.
-  const unique = new Map<string, ObservationRecord>();
-  for (const record of records.observations) if (!unique.has(keyOf(record))) unique.set(keyOf(record), record);
-  // Locks in key order: two documents touching the same keys never deadlock, and never interleave.
-  const keys = [...unique.keys()].sort();
-  for (const key of keys) {
-    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7270))', [key]);
-  }
-  for (const key of keys) counts[await upsertObservation(client, unique.get(key)!, ctx)] += 1;
-  counts.removed = await removeStaleObservations(client, new Set(keys), ctx);
+  await storeObservations(client, records.observations, ctx, counts);
 
   for (const item of records.news) {
     await client.query(
