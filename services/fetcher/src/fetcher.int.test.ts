@@ -224,6 +224,51 @@ describe('fetcher', () => {
   });
 });
 
+describe('two fetcher processes', () => {
+  it('on the same ticks produce one job per source and tick', async () => {
+    const db = await createTestDatabase();
+    const redis = await createTestRedis();
+    const publisher = await startPublisher();
+    const { startService, freePort } = await import('../../../tests/helpers');
+    // Every second: both schedulers fire many times within one minute-tick.
+    await db.pool.query(`UPDATE raw.source SET schedule = '* * * * * *', politeness = politeness || '{"minDelayMs": 0}'::jsonb`);
+    const env = {
+      DATABASE_URL: db.url, REDIS_URL: redis.url, NST_QUEUE_PREFIX: redis.prefix, NST_OFFLINE: '1', NST_PUBLISHER_URL: publisher.url,
+      SCHEDULER_ENABLED: '1', FETCH_CONCURRENCY: '1', LOG_LEVEL: 'info',
+    };
+    const processes = [
+      startService('services/fetcher/src/main.ts', { ...env, PORT: String(await freePort()) }),
+      startService('services/fetcher/src/main.ts', { ...env, PORT: String(await freePort()) }),
+    ];
+    const connection = createRedis(redis.url, { role: 'worker', name: redis.prefix });
+    const queues = createQueues({ connection, prefix: redis.prefix });
+    try {
+      for (const p of processes) await p.waitForLine((line) => line.msg === 'fetcher started');
+      // Wait until each process has fired its scheduler at least twice for every source.
+      const sources = (await loadSources(db.pool)).filter((s) => s.enabled);
+      for (const p of processes) {
+        await p.waitForLine(() => p.lines.filter((l) => l.msg === 'scheduled fetch').length >= sources.length * 2, 20_000);
+      }
+      const jobs = await queues.fetch.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed']);
+      for (const source of sources) {
+        const ticks = jobs.filter((job) => job.id?.startsWith(`tick|${source.key}|`));
+        const distinct = new Set(ticks.map((job) => job.data.tick));
+        expect(ticks.length, source.key).toBe(distinct.size);
+        expect(ticks.length, source.key).toBeGreaterThanOrEqual(1);
+        expect(ticks.length, source.key).toBeLessThanOrEqual(2);
+      }
+    } finally {
+      for (const p of processes) p.child.kill('SIGTERM');
+      for (const p of processes) await p.exited;
+      await closeQueues(queues);
+      connection.disconnect();
+      await publisher.close();
+      await redis.cleanup();
+      await db.drop();
+    }
+  }, 60_000);
+});
+
 describe('scheduler', () => {
   let redis: TestRedis;
   beforeAll(async () => {
