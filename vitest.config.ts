@@ -4,6 +4,9 @@ export default defineConfig({
   test: {
     // Two cores: files run two at a time, each integration file in its own database and prefix.
     maxWorkers: 2,
+    // The JSON report lets .ci/run print one closing "N passed, N failed" line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'reports/vitest.json' },
     projects: [
       {
         test: {
