@@ -10,6 +10,7 @@ COPY packages/cli/package.json packages/cli/
 COPY services/fetcher/package.json services/fetcher/
 COPY services/normalizer/package.json services/normalizer/
 COPY services/aggregator/package.json services/aggregator/
+COPY services/api/package.json services/api/
 # tsx runs the TypeScript sources directly, so dev dependencies are part of the runtime image.
 RUN pnpm install --frozen-lockfile --prod=false
 COPY . .
@@ -29,6 +30,10 @@ CMD ["node", "--import", "tsx", "services/normalizer/src/main.ts"]
 FROM base AS aggregator
 EXPOSE 9103
 CMD ["node", "--import", "tsx", "services/aggregator/src/main.ts"]
+
+FROM base AS api
+EXPOSE 9104
+CMD ["node", "--import", "tsx", "services/api/src/main.ts"]
 
 FROM base AS publisher
 EXPOSE 8720
