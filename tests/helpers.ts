@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { Pool } from '@nst/shared/db';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -16,6 +17,8 @@ export interface ServiceProcess {
   waitForLine(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
+  /** What the process wrote to stderr so far (a crash's stack trace). */
+  stderr(): string;
 }
 
 export function startService(entry: string, env: Record<string, string>): ServiceProcess {
@@ -55,6 +58,7 @@ export function startService(entry: string, env: Record<string, string>): Servic
     child,
     lines,
     exited,
+    stderr: () => stderr,
     waitForLine(predicate, timeoutMs = 30_000) {
       const found = lines.find(predicate);
       if (found) return Promise.resolve(found);
@@ -136,4 +140,53 @@ export async function eventually(fn: () => Promise<boolean>, timeoutMs = 20_000,
     await sleep(pollMs);
   }
   throw new Error(`condition not met within ${timeoutMs} ms`);
+}
+
+/**
+ * What a run of the pipeline leaves in its tables, one text per row, independent of ids and of
+ * when it ran: `raw.document`, `core.observation`, `core.reject`, and `agg.progress_snapshot`
+ * (the latest snapshot of each target, and each target's history of snapshots in order).
+ * valid_from is the publication date; for a document without one (an XLSX) it is the fetch time,
+ * so it is left out there. Sorted, so two runs compare row by row.
+ */
+export async function pipelineRows(pool: Pool): Promise<Record<string, string[]>> {
+  const queries: Record<string, string> = {
+    documents: `SELECT url || ' ' || sha256_bytes AS r FROM raw.document`,
+    observations: `SELECT concat_ws(' ', o.district, o.indicator, o.measure, o.accumulation, o.period, o.value, o.status, o.basis, o.url, o.locator,
+                     CASE WHEN d.published_at IS NOT NULL THEN o.valid_from::text END, CASE WHEN d.published_at IS NOT NULL THEN o.valid_to::text END) AS r
+                   FROM core.observation o JOIN raw.document d ON d.id = o.document_id`,
+    rejects: `SELECT concat_ws(' ', d.url, r.reason, r.locator) AS r FROM core.reject r JOIN raw.document d ON d.id = r.document_id`,
+    snapshots: `SELECT concat_ws(' ', release, target_key, actual_value, actual_period, status, progress_pct, gap, cagr_realised_pct) AS r FROM agg.latest_progress`,
+    snapshotHistory: `SELECT concat_ws(' ', release, target_key, row_number() OVER (PARTITION BY release, target_key ORDER BY known_from), actual_value,
+                        actual_period, actual_status, status, progress_pct, gap, known_to IS NULL) AS r FROM agg.progress_snapshot`,
+  };
+  const out: Record<string, string[]> = {};
+  for (const [name, sql] of Object.entries(queries)) {
+    const { rows } = await pool.query<{ r: string }>(`SELECT r FROM (${sql}) t ORDER BY r`);
+    out[name] = rows.map((row) => row.r);
+  }
+  return out;
+}
+
+/** Row counts and checksums of {@link pipelineRows}: `count:md5` per table. */
+export async function pipelineChecksums(pool: Pool): Promise<Record<string, string>> {
+  const { createHash } = await import('node:crypto');
+  const rows = await pipelineRows(pool);
+  return Object.fromEntries(Object.entries(rows).map(([name, list]) => [name, `${list.length}:${createHash('md5').update(list.join('|')).digest('hex')}`]));
+}
+
+/** The rows of `expected` missing from `actual` and the rows of `actual` not in `expected`, per table (first 10 of each). */
+export function diffRows(expected: Record<string, string[]>, actual: Record<string, string[]>): Record<string, { missing: string[]; extra: string[] }> {
+  const out: Record<string, { missing: string[]; extra: string[] }> = {};
+  for (const name of Object.keys(expected)) {
+    const want = expected[name] ?? [];
+    const have = actual[name] ?? [];
+    const count = (list: string[]) => list.reduce((m, r) => m.set(r, (m.get(r) ?? 0) + 1), new Map<string, number>());
+    const wantCounts = count(want);
+    const haveCounts = count(have);
+    const missing = [...wantCounts].filter(([r, n]) => (haveCounts.get(r) ?? 0) < n).map(([r]) => r);
+    const extra = [...haveCounts].filter(([r, n]) => (wantCounts.get(r) ?? 0) < n).map(([r]) => r);
+    out[name] = { missing: missing.slice(0, 10), extra: extra.slice(0, 10) };
+  }
+  return out;
 }

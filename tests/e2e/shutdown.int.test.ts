@@ -10,29 +10,9 @@ import { enqueueSourceTick, fetchJobOptions, loadSources, startPublisher, type P
 import { closeQueues, createQueues, enqueue, type Queues } from '@nst/shared/jobs';
 import { createRedis } from '@nst/shared/redis';
 import { createTestDatabase, createTestRedis, waitForQueuesIdle, type TestDatabase, type TestRedis } from '@nst/shared/testing';
-import { eventually, freePort, ROOT, sleep, startService, type ServiceProcess } from '../helpers';
+import { eventually, freePort, pipelineChecksums, ROOT, sleep, startService, type ServiceProcess } from '../helpers';
 
 const run = promisify(execFile);
-
-/** Row counts and checksums of what a run produces, independent of ids and of when it ran. */
-async function pipelineChecksums(db: TestDatabase): Promise<Record<string, string>> {
-  const queries: Record<string, string> = {
-    documents: `SELECT url || ' ' || sha256_bytes AS r FROM raw.document`,
-    // valid_from is the publication date; for a document without one (an XLSX) it is the fetch time.
-    observations: `SELECT concat_ws(' ', o.district, o.indicator, o.measure, o.accumulation, o.period, o.value, o.status, o.basis, o.url, o.locator,
-                     CASE WHEN d.published_at IS NOT NULL THEN o.valid_from::text END, CASE WHEN d.published_at IS NOT NULL THEN o.valid_to::text END) AS r
-                   FROM core.observation o JOIN raw.document d ON d.id = o.document_id`,
-    rejects: `SELECT concat_ws(' ', d.url, r.reason, r.locator) AS r FROM core.reject r JOIN raw.document d ON d.id = r.document_id`,
-    snapshots: `SELECT concat_ws(' ', release, target_key, actual_value, actual_period, status, progress_pct, gap, cagr_realised_pct) AS r FROM agg.latest_progress`,
-    snapshotHistory: `SELECT concat_ws(' ', release, target_key, count(*)) AS r FROM agg.progress_snapshot GROUP BY release, target_key`,
-  };
-  const out: Record<string, string> = {};
-  for (const [name, sql] of Object.entries(queries)) {
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n, md5(coalesce(string_agg(r, '|' ORDER BY r), '')) AS md5 FROM (${sql}) t`);
-    out[name] = `${rows[0].n}:${rows[0].md5}`;
-  }
-  return out;
-}
 
 describe('shutdown and crashes', () => {
   let publisher: Publisher;
@@ -104,7 +84,7 @@ describe('shutdown and crashes', () => {
         env: { PATH: process.env.PATH ?? '', DATABASE_URL: clean.db.url, REDIS_URL: clean.redis.url, NST_QUEUE_PREFIX: clean.redis.prefix },
         timeout: 240_000,
       });
-      expected = await pipelineChecksums(clean.db);
+      expected = await pipelineChecksums(clean.db.pool);
     } finally {
       await teardown(clean, []);
     }
@@ -149,7 +129,7 @@ describe('shutdown and crashes', () => {
       for (const queue of [s.queues.fetch, s.queues.normalize, s.queues.aggregate]) {
         expect((await queue.getFailed()).map((job) => `${queue.name} ${job.id}: ${job.failedReason}`)).toEqual([]);
       }
-      expect(await pipelineChecksums(s.db)).toEqual(expected);
+      expect(await pipelineChecksums(s.db.pool)).toEqual(expected);
     } finally {
       publisher.clearFaults();
       await teardown(s, services);

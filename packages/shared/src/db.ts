@@ -25,6 +25,12 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
   });
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one (inside a transaction, between two queries): pg emits 'error' on the
+  // client, and an 'error' event nobody listens to kills the process. The loss still reaches the
+  // caller, as the rejection of the query in flight or of the next one; the pool then drops it.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }
 

@@ -77,3 +77,28 @@ export function errorCode(error: unknown): string {
   }
   return 'internal_error';
 }
+
+/** Socket errors that mean "the server is not reachable right now". */
+const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
+/**
+ * SQLSTATEs of a database that is going away or not taking connections: class 08 (connection
+ * exception), admin/crash shutdown, cannot connect now, too many connections.
+ */
+const CONNECTION_SQLSTATES = /^(?:08...|57P01|57P02|57P03|53300)$/;
+const CONNECTION_MESSAGES = /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Connection ended unexpectedly|Client was closed and is not queryable/i;
+
+/**
+ * Whether `error` says our own infrastructure (PostgreSQL) is unreachable, rather than anything
+ * about the job: a lost or refused connection. Such a job is not at fault and must not spend its
+ * attempts: it waits for the server to return. Typed pipeline errors (`NstError`, e.g. an
+ * upstream publisher's network error) are never this: they carry their own retry policy.
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
+    if (current instanceof NstError) return false;
+    const { code, message } = current as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && (CONNECTION_ERRNOS.has(code) || CONNECTION_SQLSTATES.test(code))) return true;
+    if (typeof message === 'string' && CONNECTION_MESSAGES.test(message)) return true;
+  }
+  return false;
+}

@@ -3,11 +3,20 @@
  * once (with queue, job, jobId, attempt, durationMs — never the payload), count it, and hand BullMQ
  * the right error class (non-retryable → UnrecoverableError).
  */
-import { Worker, type ConnectionOptions, type Job, type WorkerOptions } from 'bullmq';
-import { errorCode, NonRetryableError, toBullError } from './errors';
+import { DelayedError, Worker, type ConnectionOptions, type Job, type WorkerOptions } from 'bullmq';
+import { errorCode, isConnectionLoss, NonRetryableError, toBullError } from './errors';
 import type { QueueName } from './jobs';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './ops';
+
+/**
+ * How long a job waits for PostgreSQL after a lost connection: doubling from 1 s to at most 5 s
+ * while the outage lasts (counted per worker, reset by the next job that succeeds), jittered.
+ */
+export function outageDelayMs(consecutiveLosses: number, random = Math.random): number {
+  const base = Math.min(1_000 * 2 ** Math.max(0, consecutiveLosses - 1), 5_000);
+  return Math.round(base * (0.75 + random() * 0.5));
+}
 
 /** Options for {@link createWorker}. */
 export interface CreateWorkerOptions {
@@ -25,16 +34,30 @@ export interface CreateWorkerOptions {
 }
 
 export function createWorker<R>(handler: (job: Job) => Promise<R>, options: CreateWorkerOptions): Worker {
+  let consecutiveLosses = 0;
   const worker = new Worker(
     options.queue,
-    async (job: Job) => {
+    async (job: Job, token?: string) => {
       const started = performance.now();
       const end = options.metrics?.jobDuration.startTimer({ queue: options.queue, job: job.name });
       try {
         const result = await handler(job);
+        consecutiveLosses = 0;
         options.metrics?.jobsCompleted.inc({ queue: options.queue, job: job.name });
         return result;
       } catch (error) {
+        if (token && isConnectionLoss(error)) {
+          // PostgreSQL is away: not the job's fault, so it spends no attempt. It goes back to the
+          // queue (delayed) and runs again when the server answers; its effects are idempotent.
+          consecutiveLosses += 1;
+          const waitMs = outageDelayMs(consecutiveLosses);
+          options.logger.warn(
+            { queue: options.queue, job: job.name, jobId: job.id, attempt: job.attemptsMade + 1, waitMs, err: { message: (error as Error).message, code: errorCode(error) } },
+            'waiting for PostgreSQL',
+          );
+          await job.moveToDelayed(Date.now() + waitMs, token);
+          throw new DelayedError();
+        }
         const code = errorCode((error as { cause?: unknown }).cause ?? error);
         options.metrics?.jobsFailed.inc({ queue: options.queue, job: job.name, reason: code });
         const attempts = job.opts.attempts ?? 1;

@@ -33,3 +33,10 @@ describe('discoverLinks', () => {
     expect(documentFormat('https://www.shbsq.gov.cn/shbs/bsyw/20250101/1.html', { format: 'news-list' })).toBe('news-article');
   });
 });
+
+describe('discoverLinks on markup nested past the bound', () => {
+  it('refuses the list page with markup_too_deep instead of parsing it', () => {
+    const deep = `${'<div>'.repeat(10_000)}<a href="/ydsj/202510/ab12cd.html">1-10月</a>${'</div>'.repeat(10_000)}`;
+    expect(() => discoverLinks(deep, source.url, source)).toThrow(expect.objectContaining({ code: 'markup_too_deep' }));
+  });
+});

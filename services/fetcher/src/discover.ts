@@ -4,6 +4,8 @@
  * everything else (other hosts, javascript:, mailto:, navigation) is ignored.
  */
 import * as cheerio from 'cheerio';
+import { NonRetryableError } from '@nst/shared/errors';
+import { MAX_MARKUP_DEPTH, markupDepth } from '@nst/shared/markup';
 import type { Source } from '@nst/shared/seeds';
 
 export interface DiscoveredLinks {
@@ -12,6 +14,9 @@ export interface DiscoveredLinks {
 }
 
 export function discoverLinks(html: string, pageUrl: string, source: Pick<Source, 'url' | 'discovery'>): DiscoveredLinks {
+  // A list page nested too deep to parse in bounded time is refused, not parsed (see @nst/shared/markup).
+  const depth = markupDepth(html);
+  if (depth > MAX_MARKUP_DEPTH) throw new NonRetryableError('markup_too_deep', `${pageUrl}: the markup nests elements ${depth} deep (at most ${MAX_MARKUP_DEPTH} are read)`);
   const $ = cheerio.load(html);
   const host = new URL(source.url).host;
   const documentPattern = source.discovery.links ? new RegExp(source.discovery.links) : undefined;

@@ -74,6 +74,8 @@ export const RejectReason = z.enum([
   'unreadable_document',
   'unsupported_format',
   'no_records',
+  /** A document too large to read safely (a zip bomb, a workbook inflating past the bounds). */
+  'too_large',
 ]);
 export type RejectReason = z.infer<typeof RejectReason>;
 

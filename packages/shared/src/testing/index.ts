@@ -67,10 +67,16 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
       await pool.end();
       const adminPool = createPool(databaseUrl, { max: 1, applicationName: 'nst-test-admin' });
       try {
-        const { rows } = await adminPool.query<{ application_name: string }>(
-          'SELECT application_name FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-          [name],
-        );
+        // A connection closed just now may still be listed while its backend exits: give it a moment.
+        let rows: Array<{ application_name: string }> = [];
+        for (let poll = 0; poll < 20; poll += 1) {
+          ({ rows } = await adminPool.query<{ application_name: string }>(
+            'SELECT application_name FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+            [name],
+          ));
+          if (rows.length === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
         await adminPool.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         if (rows.length > 0) {
           throw new Error(

@@ -8,7 +8,7 @@
  * `normalized_at` is empty) by the retry.
  */
 import { createHash } from 'node:crypto';
-import type { Job } from 'bullmq';
+import type { Job, JobsOptions } from 'bullmq';
 import type { Pool } from '@nst/shared/db';
 import { errorCode, NonRetryableError, RetryableError, toBullError } from '@nst/shared/errors';
 import { enqueue, jobId, parseJobData, type FetchJob, type Queues } from '@nst/shared/jobs';
@@ -24,7 +24,7 @@ import type { RobotsCache } from '../robots';
 import type { Guard } from '../ssrf';
 import { archiveDocument, findArchivedUrls, findLatestDocument } from '../sql/documents';
 import { insertFetchLog, type FetchOutcome } from '../sql/fetch-log';
-import { loadSources } from '../sql/sources';
+import { findSourceByKey } from '../sql/sources';
 import type { UrlMapOptions } from '../url-map';
 
 export interface FetchDeps {
@@ -57,13 +57,14 @@ const REFUSAL_CODES = new Set(['ssrf_scheme', 'ssrf_host_not_allowed', 'ssrf_pri
 const urlKey = (url: string) => createHash('sha1').update(url).digest('hex').slice(0, 20);
 
 function isHtml(contentType: string | null, body: Buffer): boolean {
-  if (contentType) return /html|xml/i.test(contentType);
+  // text/html, application/xhtml+xml, text/xml — but not the spreadsheet types that merely contain "xml".
+  if (contentType) return /html|[/+]xml(?:$|[;\s])/i.test(contentType);
   return /^\s*</.test(body.subarray(0, 64).toString('latin1'));
 }
 
 /** Find a source by key in the registry table (read per job, so `nst seed` applies without restart). */
 async function findSource(pool: Pool, key: string): Promise<Source> {
-  const source = (await loadSources(pool)).find((s) => s.key === key);
+  const source = await findSourceByKey(pool, key);
   if (!source) throw new NonRetryableError('unknown_source', `source "${key}" is not in the registry`);
   return source;
 }
@@ -112,7 +113,7 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: Fetch
     await log('skipped', { errorCode: 'source_disabled' });
     return { outcome: 'skipped' };
   }
-  const latest = await findLatestDocument(deps.pool, source.key, url);
+  const latest = await findLatestDocument(deps.pool, source.key, url, { withText: role === 'list' });
   if (role === 'document' && payload.url && latest && !payload.force) {
     // A discovered document is archived once; only `--force` fetches it again. If the attempt that
     // archived it died before handing it over, hand it over now (same job id: at most once).
@@ -184,28 +185,33 @@ async function enqueueLinks(html: string, pageUrl: string, payload: FetchJob, so
   const links = discoverLinks(html, pageUrl, source);
   const depth = payload.depth ?? 0;
   const archived = await findArchivedUrls(deps.pool, source.key, links.documents);
-  let enqueued = 0;
+  const jobs: Array<{ payload: FetchJob; opts: JobsOptions }> = [];
   for (const url of links.documents) {
-    if (archived.has(url) && !payload.force) continue;
-    await enqueue(
-      deps.queues,
-      'fetch-source',
-      { sourceKey: source.key, url, role: 'document', depth: depth + 1, reason: 'discovered', force: payload.force },
+    const known = archived.get(url);
+    if (known && !payload.force) {
+      // Archived but never normalized (its normalize job was lost with Redis data): hand it over again.
+      if (known.normalizedAt === null) await enqueueNormalize(deps, known.id);
+      continue;
+    }
+    jobs.push({
+      payload: { sourceKey: source.key, url, role: 'document', depth: depth + 1, reason: 'discovered', force: payload.force },
       // A forced run re-fetches: its jobs must not collide with the (retained) unforced ones.
-      { ...deps.fetchJobOptions, jobId: jobId('url', source.key, urlKey(url), payload.force ? `force-${payload.tick ?? Date.now()}` : 'once') },
-    );
-    enqueued += 1;
+      opts: { ...deps.fetchJobOptions, jobId: jobId('url', source.key, urlKey(url), payload.force ? `force-${payload.tick ?? Date.now()}` : 'once') },
+    });
   }
+  const enqueued = jobs.length;
   if (depth + 1 <= source.discovery.maxDepth) {
     // List pages change with every new item, so they are fetched again on every tick.
     for (const url of links.pages.slice(0, source.discovery.maxPages - 1)) {
-      await enqueue(
-        deps.queues,
-        'fetch-source',
-        { sourceKey: source.key, url, role: 'list', depth: depth + 1, reason: 'discovered', tick: payload.tick, force: payload.force },
-        { ...deps.fetchJobOptions, jobId: jobId('page', source.key, urlKey(url), payload.tick ?? String(Date.now())) },
-      );
+      jobs.push({
+        payload: { sourceKey: source.key, url, role: 'list', depth: depth + 1, reason: 'discovered', tick: payload.tick, force: payload.force },
+        opts: { ...deps.fetchJobOptions, jobId: jobId('page', source.key, urlKey(url), payload.tick ?? String(Date.now())) },
+      });
     }
+  }
+  // One round trip for the whole page (ids already taken are skipped by BullMQ, as with add).
+  if (jobs.length > 0) {
+    await deps.queues.fetch.addBulk(jobs.map((job) => ({ name: 'fetch-source', data: parseJobData('fetch-source', job.payload), opts: job.opts })));
   }
   deps.logger.debug({ source: source.key, page: pageUrl, documents: links.documents.length, enqueued }, 'discovered links');
   return enqueued;

@@ -59,8 +59,11 @@ export interface PublisherOptions {
   host?: string;
   /** Serve `/_control/*` (set faults from another process); default true. */
   control?: boolean;
-  /** Extra files served from memory (generated sites for benchmarks), by `<host>/<path>`. */
-  extraFiles?: ReadonlyMap<string, { body: Buffer; contentType: string }>;
+  /**
+   * Extra files served from memory (generated sites for benchmarks, generated bad input for the
+   * resilience tests), by `<host>/<path>`; `headers` are sent as given (e.g. Content-Encoding).
+   */
+  extraFiles?: ReadonlyMap<string, { body: Buffer; contentType: string; headers?: Readonly<Record<string, string>> }>;
 }
 
 export interface RequestRecord {
@@ -123,7 +126,9 @@ export async function startPublisher(options: PublisherOptions = {}): Promise<Pu
     const extra = options.extraFiles?.get(path);
     let body: Buffer;
     let contentType: string;
+    let extraHeaders: Readonly<Record<string, string>> = {};
     if (extra) {
+      extraHeaders = extra.headers ?? {};
       body = extra.body;
       contentType = extra.contentType;
     } else {
@@ -150,7 +155,7 @@ export async function startPublisher(options: PublisherOptions = {}): Promise<Pu
     }
     if (fault?.kind === 'content-type') contentType = fault.contentType;
     const etag = `"${createHash('sha1').update(body).digest('hex').slice(0, 16)}"`;
-    const headers: Record<string, string> = { 'content-type': contentType, etag, 'cache-control': 'max-age=60' };
+    const headers: Record<string, string> = { 'content-type': contentType, etag, 'cache-control': 'max-age=60', ...extraHeaders };
     const lastModified = overrides.get(path)?.lastModified;
     if (lastModified) headers['last-modified'] = lastModified;
     if (req.headers['if-none-match'] === etag) {

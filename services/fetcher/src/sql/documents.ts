@@ -10,10 +10,13 @@ export interface ArchivedDocument {
   normalizedAt: Date | null;
 }
 
-/** The latest archived copy of a URL (for conditional GET and for discovery on a 304). */
-export async function findLatestDocument(pool: Pool, sourceKey: string, url: string): Promise<ArchivedDocument | undefined> {
+/**
+ * The latest archived copy of a URL (for conditional GET and for discovery on a 304). Its text is
+ * read only when asked for (`withText`, list pages): a document's is never needed here.
+ */
+export async function findLatestDocument(pool: Pool, sourceKey: string, url: string, options: { withText?: boolean } = {}): Promise<ArchivedDocument | undefined> {
   const { rows } = await pool.query(
-    `SELECT id, etag, last_modified, text, normalized_at FROM raw.document
+    `SELECT id, etag, last_modified, ${options.withText === false ? 'NULL AS text' : 'text'}, normalized_at FROM raw.document
      WHERE source_key = $1 AND url = $2 ORDER BY fetched_at DESC, id DESC LIMIT 1`,
     [sourceKey, url],
   );
@@ -22,13 +25,14 @@ export async function findLatestDocument(pool: Pool, sourceKey: string, url: str
 }
 
 /** Of `urls`, those already archived for the source. */
-export async function findArchivedUrls(pool: Pool, sourceKey: string, urls: readonly string[]): Promise<Set<string>> {
-  if (urls.length === 0) return new Set();
-  const { rows } = await pool.query<{ url: string }>(
-    'SELECT DISTINCT url FROM raw.document WHERE source_key = $1 AND url = ANY($2::text[])',
+export async function findArchivedUrls(pool: Pool, sourceKey: string, urls: readonly string[]): Promise<Map<string, { id: number; normalizedAt: Date | null }>> {
+  if (urls.length === 0) return new Map();
+  const { rows } = await pool.query<{ url: string; id: number; normalized_at: Date | null }>(
+    `SELECT DISTINCT ON (url) url, id, normalized_at FROM raw.document
+     WHERE source_key = $1 AND url = ANY($2::text[]) ORDER BY url, fetched_at DESC, id DESC`,
     [sourceKey, urls],
   );
-  return new Set(rows.map((row) => row.url));
+  return new Map(rows.map((row) => [row.url, { id: row.id, normalizedAt: row.normalized_at }]));
 }
 
 export interface NewDocument {

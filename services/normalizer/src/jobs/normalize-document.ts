@@ -9,14 +9,22 @@ import type { Job } from 'bullmq';
 import type { Pool } from '@nst/shared/db';
 import { withTransaction } from '@nst/shared/db';
 import { NonRetryableError } from '@nst/shared/errors';
-import { enqueue, parseJobData, type Queues } from '@nst/shared/jobs';
+import { parseJobData, type Queues } from '@nst/shared/jobs';
 import type { Logger } from '@nst/shared/logger';
 import type { ServiceMetrics } from '@nst/shared/ops';
 import type { IndicatorCatalog } from '../indicators';
 import { parseDocument } from '../parsers/index';
-import { PARSER_VERSION, type NewsItemRecord, type ObservationRecord, type RejectRecord, type TargetMentionRecord } from '../records';
+import { PARSER_VERSION, RejectReason, type NewsItemRecord, type ObservationRecord, type RejectRecord, type TargetMentionRecord } from '../records';
 import { loadDocument } from '../sql/load-document';
 import { replaceRejects, storeRecords, type StoreCounts } from '../sql/store-records';
+
+/**
+ * How long an aggregate job waits before it runs. A backfill normalizes dozens of documents a
+ * second, each touching the same dozen (district, indicator) keys: without the wait every
+ * document would recompute the same targets again; with it, each key is recomputed at most about
+ * once per interval. It adds at most this much to the time a figure takes to reach the snapshots.
+ */
+export const AGGREGATE_DEBOUNCE_MS = 1_000;
 
 export interface NormalizeDeps {
   pool: Pool;
@@ -54,7 +62,8 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps)
   } catch (error) {
     // An unreadable document is recorded as a reject of the whole document, then fails for good.
     const typed = error instanceof NonRetryableError ? error : new NonRetryableError('unreadable_document', (error as Error).message, { cause: error });
-    const reason = typed.code === 'unsupported_format' || typed.code === 'empty_document' ? typed.code : 'unreadable_document';
+    const parsedReason = RejectReason.safeParse(typed.code);
+    const reason = parsedReason.success ? parsedReason.data : 'unreadable_document';
     await withTransaction(deps.pool, (client) =>
       replaceRejects(client, [{ kind: 'reject', reason, detail: typed.message, locator: 'document' }], ctx),
     );
@@ -72,15 +81,13 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps)
     else if (record.kind === 'target_mention') targetMentions.push(record);
     else rejects.push(record);
   }
-  const publishedAt = parsed.publishedAt ? new Date(parsed.publishedAt) : null;
-  const validFrom = publishedAt && !Number.isNaN(publishedAt.getTime()) ? publishedAt : (doc.publishedAt ?? doc.fetchedAt);
+  const stated = parsed.publishedAt ? new Date(parsed.publishedAt) : null;
+  const publishedAt = stated && !Number.isNaN(stated.getTime()) ? stated : null;
+  const validFrom = publishedAt ?? doc.publishedAt ?? doc.fetchedAt;
 
-  const counts = await withTransaction(deps.pool, async (client) => {
-    if (publishedAt) {
-      await client.query('UPDATE raw.document SET published_at = $2 WHERE id = $1 AND published_at IS DISTINCT FROM $2', [documentId, publishedAt]);
-    }
-    return storeRecords(client, { observations, news, targetMentions, rejects }, { ...ctx, validFrom });
-  });
+  const counts = await withTransaction(deps.pool, (client) =>
+    storeRecords(client, { observations, news, targetMentions, rejects }, { ...ctx, validFrom, publishedAt }),
+  );
 
   deps.metrics?.observationsWritten.inc({ change: 'inserted' }, counts.inserted);
   deps.metrics?.observationsWritten.inc({ change: 'revised' }, counts.revised);
@@ -89,10 +96,14 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps)
 
   // One aggregate job per (district, indicator); the aggregator coalesces bursts (deduplication).
   const affected = new Set(observations.map((o) => `${o.district}|${o.indicator}`));
-  for (const key of affected) {
+  const jobs = [...affected].map((key) => {
     const [scope, indicator] = key.split('|') as ['baoshan' | 'jinshan' | 'shanghai', string];
-    await enqueue(deps.queues, 'aggregate-indicator', { scope, indicator }, { deduplication: { id: `agg_${scope}_${indicator}`, keepLastIfActive: true } });
-  }
+    const data = parseJobData('aggregate-indicator', { scope, indicator });
+    // Debounced: the job waits AGGREGATE_DEBOUNCE_MS, and every change of the key meanwhile joins it.
+    return { name: 'aggregate-indicator', data, opts: { delay: AGGREGATE_DEBOUNCE_MS, deduplication: { id: `agg_${scope}_${indicator}`, keepLastIfActive: true } } };
+  });
+  // One round trip for all of them (a stats table touches a dozen indicators).
+  if (jobs.length > 0) await deps.queues.aggregate.addBulk(jobs);
   deps.logger.debug({ documentId, ...counts, aggregateJobs: affected.size }, 'normalized');
   return { documentId, counts, aggregateJobs: affected.size };
 }

@@ -4,6 +4,7 @@
  */
 import { decodeBody } from '@nst/shared/charset';
 import { NonRetryableError } from '@nst/shared/errors';
+import { MAX_MARKUP_DEPTH, markupDepth } from '@nst/shared/markup';
 import { load, type CheerioAPI } from 'cheerio';
 import type { ParseInput } from '../records';
 
@@ -42,6 +43,11 @@ function assertLooksLikeText(text: string): void {
 /** Load an HTML page; cheerio repairs truncated markup, so what survives is still read. */
 export function loadPage(input: ParseInput): Page {
   const text = readInputText(input);
+  // Refused before parsing: the parser's work grows with depth × size (see @nst/shared/markup).
+  const depth = markupDepth(text);
+  if (depth > MAX_MARKUP_DEPTH) {
+    throw new NonRetryableError('unreadable_document', `the markup nests elements ${depth} deep (at most ${MAX_MARKUP_DEPTH} are read)`);
+  }
   const $ = load(text);
   $('script, style, noscript, iframe, svg').remove();
   const title = readTitle($);

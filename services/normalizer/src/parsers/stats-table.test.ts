@@ -191,3 +191,33 @@ describe('stats-table: the city bureau\'s table of districts (rows are districts
     expect(records).toContainEqual(expect.objectContaining({ district: 'baoshan', indicator: 'retail_sales', measure: 'level', locator: 'table[0] row "宝山区" col "社会消费品零售总额 / 1-9月（亿元）"' }));
   });
 });
+
+describe('stats-table: a table whose body contradicts its header', () => {
+  const page = (rows: string) => Buffer.from(`<html><head><meta charset="utf-8"><title>2025年1-10月宝山区主要经济指标</title></head><body>
+<table><tr><th>指标</th><th>计量单位</th><th>1-10月</th><th>比上年同期增长（%）</th></tr>${rows}</table></body></html>`);
+
+  it('rejects the whole table as ambiguous_column when figures sit under 计量单位 and units under the period', async () => {
+    const bytes = page('<tr><td>规模以上工业总产值</td><td>2987.15</td><td>亿元</td><td>1.8</td></tr><tr><td>社会消费品零售总额</td><td>1210.44</td><td>亿元</td><td>-0.7</td></tr>');
+    const { records } = await parseDocument({ bytes, format: 'stats-table', url: 'swapped.html', district: 'baoshan' }, catalog);
+    expect(figuresOf(records)).toEqual([]);
+    expect(rejectsOf(records)).toEqual([expect.objectContaining({ reason: 'ambiguous_column', detail: expect.stringMatching(/column "计量单位" holds figures \(2987\.15, 1210\.44\)/) })]);
+  });
+
+  it('reads the same table with the columns where the header says they are', async () => {
+    const bytes = page('<tr><td>规模以上工业总产值</td><td>亿元</td><td>2987.15</td><td>1.8</td></tr>');
+    const { records } = await parseDocument({ bytes, format: 'stats-table', url: 'ok.html', district: 'baoshan' }, catalog);
+    expect(figuresOf(records).map((f) => f.value)).toEqual(['2987.15', '1.8']);
+  });
+});
+
+describe('stats-table: markup nested past the bound', () => {
+  it('is refused before parsing, at once, as unreadable_document', async () => {
+    const deep = `<html><body>${'<div>'.repeat(100_000)}<table><tr><td>规模以上工业总产值</td><td>亿元</td><td>1.0</td></tr></table>${'</div>'.repeat(100_000)}</body></html>`;
+    const started = performance.now();
+    await expect(parseDocument({ bytes: Buffer.from(deep), format: 'stats-table', url: 'deep.html', district: 'baoshan' }, catalog)).rejects.toMatchObject({
+      code: 'unreadable_document',
+      message: expect.stringMatching(/nests elements 10000\d deep \(at most \d+ are read\)/),
+    });
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+});

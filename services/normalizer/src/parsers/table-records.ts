@@ -73,6 +73,12 @@ export function extractTableRecords(grid: TableGrid, context: TableContext): Tab
   const { titleLines, header, body, notes } = splitRows(grid);
   const title = readTableTitle([grid.caption, ...titleLines].join(' '), context, notes.concat(grid.notes).join(' '));
   const columns = describeColumns(grid, header, body);
+  const contradiction = findHeaderContradiction(columns, body);
+  if (contradiction) {
+    // Header and body disagree on what a column holds (columns swapped or shifted by a template
+    // edit): any figure read from this table could sit under the wrong heading, so none is read.
+    return { records: [reject('ambiguous_column', contradiction, `${grid.name}`, body.map((row) => row.map((cell) => cell.text)))], hasFigures: true };
+  }
   const hasFigures = body.some((row) => columns.some((column) => column.role === 'value' && !isMissing(row[column.index])));
   const records: ParsedRecord[] = [];
   const reportMonth = title.reportMonth ?? latestColumnMonth(columns);
@@ -180,8 +186,32 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
+const UNIT_HEADER = /^(?:计量)?单位$|^Unit$/i;
+
+/**
+ * Why the header cannot be trusted, if it cannot: a column headed 单位 whose cells are figures, or
+ * a column headed by a period or a measure (1-10月, 增长%) whose cells are unit words.
+ */
+function findHeaderContradiction(columns: Column[], body: GridCell[][]): string | undefined {
+  const cellsOf = (column: Column) => body.filter((row) => !row[column.index]?.spanned).map((row) => row[column.index]?.text ?? '').filter((text) => text !== '');
+  const mostly = (texts: string[], test: (text: string) => boolean) => texts.length > 0 && texts.filter(test).length > texts.length / 2;
+  for (const column of columns) {
+    const header = normalizeWidth(column.headers.join(' ')).trim();
+    if (header === '') continue;
+    const texts = cellsOf(column);
+    if (UNIT_HEADER.test(header) && mostly(texts, (text) => parseCell(text).kind === 'number')) {
+      return `column "${header}" holds figures (${texts.slice(0, 3).join(', ')}), not units: the body does not match the header (swapped columns?)`;
+    }
+    const namesValues = column.span !== undefined || column.measure !== 'level';
+    if (namesValues && mostly(texts, (text) => parseUnit(text) !== undefined)) {
+      return `column "${header}" holds unit words (${texts.slice(0, 3).join(', ')}), not figures: the body does not match the header (swapped columns?)`;
+    }
+  }
+  return undefined;
+}
+
 function columnRole(index: number, header: string, body: GridCell[][]): ColumnRole {
-  if (/^(?:计量)?单位$|^Unit$/i.test(header.trim())) return 'unit';
+  if (UNIT_HEADER.test(header.trim())) return 'unit';
   if (/序号|^No\.?$/i.test(header)) return 'skip';
   const texts = body.filter((row) => !row[index]?.spanned).map((row) => row[index]?.text ?? '').filter((text) => text !== '');
   if (texts.length === 0) return index === 0 ? 'label' : 'value';

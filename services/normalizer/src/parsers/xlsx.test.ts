@@ -3,7 +3,7 @@ import { NonRetryableError } from '@nst/shared/errors';
 import type { IndicatorCatalog } from '../indicators';
 import { figureIn, figuresOf, loadTestCatalog, readCase, rejectsOf } from '../testing';
 import { parseDocument } from './index';
-import { formatNumber } from './xlsx';
+import { checkZipBounds, formatNumber, ZIP_LIMITS } from './xlsx';
 
 let catalog: IndicatorCatalog;
 beforeAll(async () => {
@@ -61,5 +61,27 @@ describe('formatNumber', () => {
     expect(formatNumber(1725, '#,##0')).toBe('1725');
     expect(formatNumber(12.34, undefined)).toBe('12.34');
     expect(formatNumber(1e-7, undefined)).toBe('1e-7');
+  });
+});
+
+describe('xls: bounds on what a workbook may inflate to (zip bombs)', () => {
+  it('lets a statistics workbook through the default bounds', async () => {
+    expect(await checkZipBounds(readCase('monthly-indicators.xlsx'))).toBeUndefined();
+    expect(ZIP_LIMITS.maxTotalBytes).toBeGreaterThanOrEqual(ZIP_LIMITS.maxEntryBytes);
+  });
+
+  it('refuses a part that declares more than the bound, naming it', async () => {
+    const reason = await checkZipBounds(readCase('monthly-indicators.xlsx'), { maxEntryBytes: 1_000, maxTotalBytes: 1_000_000, maxEntries: 100 });
+    expect(reason).toMatch(/^part "xl\/[^"]+" inflates to \d+ MB \(at most 0 MB is read\)/);
+  });
+
+  it('refuses a workbook whose parts together declare more than the bound, or too many parts', async () => {
+    expect(await checkZipBounds(readCase('monthly-indicators.xlsx'), { maxEntryBytes: 1_000_000, maxTotalBytes: 5_000, maxEntries: 100 })).toMatch(/^the workbook inflates to/);
+    expect(await checkZipBounds(readCase('monthly-indicators.xlsx'), { maxEntryBytes: 1_000_000, maxTotalBytes: 1_000_000, maxEntries: 2 })).toMatch(/^the workbook has \d+ parts/);
+  });
+
+  it('ends a truncated archive as unreadable_document', async () => {
+    const bytes = readCase('monthly-indicators.xlsx');
+    await expect(checkZipBounds(bytes.subarray(0, bytes.length >> 1))).rejects.toMatchObject({ code: 'unreadable_document' });
   });
 });

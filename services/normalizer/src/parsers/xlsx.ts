@@ -6,6 +6,7 @@
  * read wrongly is worse than an operator told to fetch the XLSX or HTML edition.
  */
 import ExcelJS from 'exceljs';
+import yauzl from 'yauzl';
 import { NonRetryableError } from '@nst/shared/errors';
 import type { IndicatorCatalog } from '../indicators';
 import { roundDecimal, shiftDecimal } from '../numbers';
@@ -22,6 +23,21 @@ export const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 /** Largest sheet read, in cells: a bigger one is not a statistics table. */
 const MAX_CELLS = 200_000;
 
+/**
+ * Bounds on what a workbook may inflate to before exceljs sees it. exceljs (through JSZip) inflates
+ * every part into memory at once, so a zip bomb (a few MB that inflate to gigabytes) would take the
+ * worker down. A statistics workbook's parts are kilobytes; these bounds are far above that and far
+ * below what hurts a worker.
+ */
+export const ZIP_LIMITS = {
+  /** Largest inflated part (a sheet's XML, the shared strings), in bytes. */
+  maxEntryBytes: 16 * 1024 * 1024,
+  /** Largest inflated workbook, all parts together, in bytes. */
+  maxTotalBytes: 32 * 1024 * 1024,
+  /** Most parts in one workbook. */
+  maxEntries: 1_000,
+} as const;
+
 export async function parseXlsx(input: ParseInput, catalog: IndicatorCatalog): Promise<ParseResult> {
   const locator = input.url ?? 'document';
   if (input.bytes.subarray(0, OLE2_MAGIC.length).equals(OLE2_MAGIC)) {
@@ -32,6 +48,8 @@ export async function parseXlsx(input: ParseInput, catalog: IndicatorCatalog): P
   if (!input.bytes.subarray(0, ZIP_MAGIC.length).equals(ZIP_MAGIC)) {
     throw new NonRetryableError('unreadable_document', 'not an XLSX file (no zip signature)');
   }
+  const tooLarge = await checkZipBounds(input.bytes);
+  if (tooLarge) return { records: [{ kind: 'reject', reason: 'too_large', detail: tooLarge, locator }] };
   const grids = await readWorkbookGrids(input.bytes);
   const records: ParsedRecord[] = [];
   let figures = 0;
@@ -48,6 +66,83 @@ export async function parseXlsx(input: ParseInput, catalog: IndicatorCatalog): P
   }
   if (figures === 0) records.push({ kind: 'reject', reason: 'no_records', detail: `none of the workbook's ${grids.length} sheet(s) holds a figure`, locator });
   return { records };
+}
+
+/**
+ * Why the workbook is too large to open, or undefined when it is within {@link ZIP_LIMITS}. The
+ * sizes the archive declares are checked first (nothing is inflated for an honest bomb); then every
+ * part is inflated as a stream and counted, because declared sizes can lie: the count stops at the
+ * bound, and yauzl also fails a part that inflates past its declared size. A corrupt archive is an
+ * `unreadable_document` failure.
+ */
+export async function checkZipBounds(bytes: Buffer, limits: { maxEntryBytes: number; maxTotalBytes: number; maxEntries: number } = ZIP_LIMITS): Promise<string | undefined> {
+  const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MB`;
+  let zip: yauzl.ZipFile;
+  try {
+    zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+      yauzl.fromBuffer(bytes, { lazyEntries: true, validateEntrySizes: true, strictFileNames: false }, (error, file) => (error ? reject(error) : resolve(file))),
+    );
+  } catch (error) {
+    throw new NonRetryableError('unreadable_document', `the XLSX cannot be opened (${(error as Error).message})`, { cause: error });
+  }
+  if (zip.entryCount > limits.maxEntries) {
+    zip.close();
+    return `the workbook has ${zip.entryCount} parts (at most ${limits.maxEntries} are read)`;
+  }
+  const entries: yauzl.Entry[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      zip.on('entry', (entry: yauzl.Entry) => {
+        entries.push(entry);
+        zip.readEntry();
+      });
+      zip.once('end', () => resolve());
+      zip.once('error', reject);
+      zip.readEntry();
+    });
+  } catch (error) {
+    throw new NonRetryableError('unreadable_document', `the XLSX cannot be opened (${(error as Error).message})`, { cause: error });
+  }
+  const declared = entries.reduce((sum, entry) => sum + entry.uncompressedSize, 0);
+  const biggest = entries.reduce<yauzl.Entry | undefined>((max, entry) => (!max || entry.uncompressedSize > max.uncompressedSize ? entry : max), undefined);
+  if (biggest && biggest.uncompressedSize > limits.maxEntryBytes) {
+    return `part "${biggest.fileName}" inflates to ${mb(biggest.uncompressedSize)} (at most ${mb(limits.maxEntryBytes)} is read): a zip bomb or not a statistics table`;
+  }
+  if (declared > limits.maxTotalBytes) return `the workbook inflates to ${mb(declared)} (at most ${mb(limits.maxTotalBytes)} is read)`;
+  let total = 0;
+  for (const entry of entries) {
+    if (entry.fileName.endsWith('/')) continue;
+    const inflated = await inflatedSize(zip, entry, Math.min(limits.maxEntryBytes, limits.maxTotalBytes - total) + 1);
+    if (inflated === 'lies') return `part "${entry.fileName}" inflates past the ${mb(entry.uncompressedSize)} it declares: a zip bomb`;
+    total += inflated;
+    if (inflated > limits.maxEntryBytes || total > limits.maxTotalBytes) {
+      return `part "${entry.fileName}" inflates past ${mb(Math.min(limits.maxEntryBytes, limits.maxTotalBytes))}, more than it declares: a zip bomb`;
+    }
+  }
+  return undefined;
+}
+
+/** Inflate one part, counting bytes and stopping at `stopAt`; `lies` when it outgrows its declared size. */
+async function inflatedSize(zip: yauzl.ZipFile, entry: yauzl.Entry, stopAt: number): Promise<number | 'lies'> {
+  let stream: NodeJS.ReadableStream & { destroy(): void };
+  try {
+    stream = await new Promise((resolve, reject) => zip.openReadStream(entry, (error, s) => (error ? reject(error) : resolve(s as typeof stream))));
+  } catch (error) {
+    throw new NonRetryableError('unreadable_document', `the XLSX cannot be opened (${(error as Error).message})`, { cause: error });
+  }
+  let count = 0;
+  try {
+    for await (const chunk of stream) {
+      count += (chunk as Buffer).length;
+      if (count >= stopAt) break;
+    }
+  } catch (error) {
+    if (/too many bytes in the stream/.test((error as Error).message)) return 'lies';
+    throw new NonRetryableError('unreadable_document', `the XLSX cannot be opened (${(error as Error).message})`, { cause: error });
+  } finally {
+    stream.destroy();
+  }
+  return count;
 }
 
 /** Each visible worksheet as a grid. A corrupt archive is a typed non-retryable failure. */

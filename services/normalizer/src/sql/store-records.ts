@@ -18,6 +18,8 @@ export interface StoreContext {
   /** Start of validity of this document's figures: its publication time, else its fetch time. */
   validFrom: Date;
   parserVersion: string;
+  /** The publication time the page states, recorded on the document (absent: left as it is). */
+  publishedAt?: Date | null;
 }
 
 export interface StoreCounts {
@@ -185,16 +187,27 @@ async function storeObservations(client: PoolClient, records: readonly Observati
   }
 
   if (deletes.length > 0) await client.query('DELETE FROM core.observation WHERE id = ANY($1::bigint[])', [deletes]);
-  // Closings before openings: at most one open vintage per key at every step.
-  updates.sort((a, b) => (a.vintage.validTo === null ? 1 : 0) - (b.vintage.validTo === null ? 1 : 0));
-  for (const { id, vintage } of updates) {
-    const p = vintage.publication;
-    await client.query(
-      `UPDATE core.observation SET valid_to = $2, value = $3, raw_value = $4, status = $5, basis = $6, unit = $7, unit_mult = $8, locator = $9,
-              parser_version = $10, url = $11, recorded_at = now()
-       WHERE id = $1`,
-      [id, vintage.validTo, p.value, p.raw_value, p.status, p.basis, p.unit, p.unit_mult, p.locator, p.parser_version, p.url],
-    );
+  // Closings before openings: at most one open vintage per key at every step (the unique index
+  // is checked row by row, so the two kinds are two statements, not one).
+  const closings = updates.filter((u) => u.vintage.validTo !== null);
+  const openings = updates.filter((u) => u.vintage.validTo === null);
+  for (const group of [closings, openings]) {
+    for (let i = 0; i < group.length; i += 500) {
+      const params: unknown[] = [];
+      const tuples = group.slice(i, i + 500).map(({ id, vintage }) => {
+        const p = vintage.publication;
+        return `($${params.push(id)}::bigint, $${params.push(vintage.validTo)}::timestamptz, $${params.push(p.value)}::numeric, $${params.push(p.raw_value)}::text,
+          $${params.push(p.status)}::text, $${params.push(p.basis)}::text, $${params.push(p.unit)}::text, $${params.push(p.unit_mult)}::smallint,
+          $${params.push(p.locator)}::text, $${params.push(p.parser_version)}::text, $${params.push(p.url)}::text)`;
+      });
+      await client.query(
+        `UPDATE core.observation o SET valid_to = v.valid_to, value = v.value, raw_value = v.raw_value, status = v.status, basis = v.basis, unit = v.unit,
+                unit_mult = v.unit_mult, locator = v.locator, parser_version = v.parser_version, url = v.url, recorded_at = now()
+         FROM (VALUES ${tuples.join(', ')}) AS v(id, valid_to, value, raw_value, status, basis, unit, unit_mult, locator, parser_version, url)
+         WHERE o.id = v.id`,
+        params,
+      );
+    }
   }
   if (inserts.length > 0) {
     const rows = inserts.map((vintage) => {
@@ -252,10 +265,15 @@ export async function storeRecords(client: PoolClient, records: DocumentRecords,
     [...mentions.values()].map((m) => [m.scope, m.indicator ?? null, m.value ?? null, m.unit ?? null, m.unitMult ?? null, m.targetYear ?? null, m.rawText, m.locator, ctx.parserVersion]));
   await replaceRejects(client, records.rejects, ctx);
   counts.rejects = records.rejects.length;
-  // Marked once per parser version: a replay leaves the row as it was.
+  // The stated publication time and the mark of the parser version, in one statement: a replay
+  // leaves the row as it was.
   await client.query(
-    'UPDATE raw.document SET normalized_at = now(), parser_version = $2 WHERE id = $1 AND (normalized_at IS NULL OR parser_version IS DISTINCT FROM $2)',
-    [ctx.documentId, ctx.parserVersion],
+    `UPDATE raw.document
+     SET published_at = coalesce($3, published_at),
+         normalized_at = CASE WHEN normalized_at IS NULL OR parser_version IS DISTINCT FROM $2 THEN now() ELSE normalized_at END,
+         parser_version = $2
+     WHERE id = $1 AND (normalized_at IS NULL OR parser_version IS DISTINCT FROM $2 OR published_at IS DISTINCT FROM coalesce($3, published_at))`,
+    [ctx.documentId, ctx.parserVersion, ctx.publishedAt ?? null],
   );
   return counts;
 }
@@ -268,21 +286,33 @@ export async function storeRecords(client: PoolClient, records: DocumentRecords,
 async function syncDocumentRows(client: PoolClient, table: string, documentId: number, columns: readonly string[], wanted: ReadonlyArray<readonly unknown[]>): Promise<number> {
   const list = columns.join(', ');
   const { rows } = await client.query(`SELECT id, json_build_array(${list})::text AS key FROM ${table} WHERE document_id = $1`, [documentId]);
-  const keyOf = async (values: readonly unknown[]) =>
-    (await client.query(`SELECT json_build_array(${columns.map((_c, i) => `$${i + 1}::${COLUMN_TYPES[columns[i]!] ?? 'text'}`).join(', ')})::text AS key`, [...values])).rows[0].key as string;
   const existing = new Map<string, number[]>();
   for (const row of rows) existing.set(row.key, [...(existing.get(row.key) ?? []), row.id]);
-  for (const values of wanted) {
-    const key = await keyOf(values);
-    const ids = existing.get(key);
-    if (ids && ids.length > 0) {
-      ids.pop();
-      continue;
-    }
-    await client.query(
-      `INSERT INTO ${table} (document_id, ${list}) VALUES ($1, ${columns.map((_c, i) => `$${i + 2}`).join(', ')})`,
-      [documentId, ...values],
+  let missing = wanted;
+  if (rows.length > 0 && wanted.length > 0) {
+    // The wanted rows' keys, rendered by PostgreSQL exactly as the stored ones are, in one round trip.
+    const params: unknown[] = [];
+    const tuples = wanted.map((values, i) => {
+      const cells = [`$${params.push(i)}::int`];
+      values.forEach((value, j) => cells.push(`$${params.push(value)}::${COLUMN_TYPES[columns[j]!] ?? 'text'}`));
+      return `(${cells.join(', ')})`;
+    });
+    const names = columns.map((_c, i) => `c${i}`);
+    const { rows: keys } = await client.query<{ key: string }>(
+      `SELECT json_build_array(${names.join(', ')})::text AS key FROM (VALUES ${tuples.join(', ')}) AS v(i, ${names.join(', ')}) ORDER BY i`,
+      params,
     );
+    missing = wanted.filter((_values, i) => {
+      const ids = existing.get(keys[i]!.key);
+      if (!ids || ids.length === 0) return true;
+      ids.pop();
+      return false;
+    });
+  }
+  // Chunks keep each statement far below PostgreSQL's 65535-parameter limit.
+  for (let i = 0; i < missing.length; i += 1000) {
+    const { sql, params } = valuesList(missing.slice(i, i + 1000).map((values) => [documentId, ...values]));
+    await client.query(`INSERT INTO ${table} (document_id, ${list}) VALUES ${sql}`, params);
   }
   const stale = [...existing.values()].flat();
   if (stale.length > 0) await client.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [stale]);

@@ -1,0 +1,287 @@
+/**
+ * What every measure of `pnpm bench` shares: a fresh database and Redis prefix per run, the three
+ * services as real processes (with their peak RSS read from /proc), a wait-until-drained loop, and
+ * the one-JSON-line report. Benchmarks print figures; they never assert timings.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createPool, type Pool } from '@nst/shared/db';
+import { closeQueues, createQueues, QUEUE_NAMES, type Queues } from '@nst/shared/jobs';
+import { migrate } from '@nst/shared/migrate';
+import { createRedis, waitForRedis } from '@nst/shared/redis';
+import { applySeeds, loadSeeds, type Source } from '@nst/shared/seeds';
+import type { Redis } from 'ioredis';
+
+export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** Profiles and logs of a run land here (ignored by git and eslint). */
+export const OUT_DIR = `${ROOT}bench-out`;
+
+export interface BenchConfig {
+  databaseUrl: string;
+  redisUrl: string;
+  /** Start every service with `--cpu-prof` (profiles in bench-out/profiles/<stage>/). */
+  profile: boolean;
+  /** Keep the pipeline's database for a look afterwards (its name is printed); default false. */
+  keep?: boolean;
+}
+
+/** Print one measure as one JSON line on stdout (progress goes to stderr). */
+export function report(line: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+export function note(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+/** Cleanups still due (databases, prefixes, service processes), run on SIGINT/SIGTERM too. */
+const cleanups = new Set<() => Promise<void>>();
+
+/** Register `cleanup` to run if the bench is interrupted; returns `cleanup`, unregistering itself once run. */
+export function whenInterrupted(cleanup: () => Promise<void>): () => Promise<void> {
+  const once = async () => {
+    if (!cleanups.delete(once)) return;
+    await cleanup();
+  };
+  cleanups.add(once);
+  return once;
+}
+
+export async function runPendingCleanups(): Promise<void> {
+  for (const cleanup of [...cleanups].reverse()) await cleanup().catch((error: unknown) => note(`cleanup failed: ${(error as Error).message}`));
+}
+
+export const round = (value: number, places = 1) => Math.round(value * 10 ** places) / 10 ** places;
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ─── database and Redis ─────────────────────────────────────────────────────────────────────────
+
+export interface BenchDatabase {
+  name: string;
+  url: string;
+  pool: Pool;
+  drop(): Promise<void>;
+}
+
+/** A fresh `nst_bench_<random>` database, migrated and seeded, plus `extraSources` in raw.source. */
+export async function createBenchDatabase(config: BenchConfig, extraSources: readonly Source[] = []): Promise<BenchDatabase> {
+  const name = `nst_bench_${randomBytes(5).toString('hex')}`;
+  const admin = createPool(config.databaseUrl, { max: 1, applicationName: 'nst-bench-admin' });
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(config.databaseUrl);
+  url.pathname = `/${name}`;
+  const pool = createPool(url.toString(), { max: 4, applicationName: 'nst-bench' });
+  await migrate(pool);
+  const seeds = await loadSeeds();
+  await applySeeds(pool, { ...seeds, sources: [...seeds.sources, ...extraSources] });
+  const drop = whenInterrupted(async () => {
+    await pool.end();
+    const adminPool = createPool(config.databaseUrl, { max: 1, applicationName: 'nst-bench-admin' });
+    try {
+      await adminPool.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    } finally {
+      await adminPool.end();
+    }
+  });
+  return { name, url: url.toString(), pool, drop };
+}
+
+export interface BenchRedis {
+  prefix: string;
+  redis: Redis;
+  queues: Queues;
+  /** Close the queues and delete every key under the prefix. */
+  cleanup(): Promise<void>;
+}
+
+export async function createBenchRedis(config: BenchConfig): Promise<BenchRedis> {
+  const prefix = `nstbench-${randomBytes(5).toString('hex')}`;
+  const redis = createRedis(config.redisUrl, { name: `${prefix}-bench` });
+  await waitForRedis(redis);
+  const queues = createQueues({ connection: redis, prefix });
+  const cleanup = whenInterrupted(async () => {
+    await closeQueues(queues);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+  });
+  return { prefix, redis, queues, cleanup };
+}
+
+/**
+ * Wait until no queue has a waiting, active, delayed or prioritized job (two idle polls in a row:
+ * a finishing job may enqueue the next one in between). Returns when the first idle poll was seen.
+ */
+export async function waitForDrain(queues: Queues, options: { timeoutMs: number; pollMs?: number; label: string }): Promise<number> {
+  const deadline = Date.now() + options.timeoutMs;
+  let idleSince: number | undefined;
+  let lastPrinted = Date.now();
+  while (Date.now() < deadline) {
+    const polled = performance.now();
+    let busy = 0;
+    const parts: string[] = [];
+    for (const name of QUEUE_NAMES) {
+      const c = await queues[name].getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
+      busy += (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0);
+      parts.push(`${name} ${c.completed ?? 0}/${(c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c.active ?? 0)}${c.failed ? ` failed ${c.failed}` : ''}`);
+    }
+    if (Date.now() - lastPrinted > 5_000) {
+      note(`${options.label}: ${parts.join(' · ')}`);
+      lastPrinted = Date.now();
+    }
+    if (busy === 0) {
+      if (idleSince !== undefined) return idleSince;
+      idleSince = polled;
+    } else {
+      idleSince = undefined;
+    }
+    await sleep(options.pollMs ?? 50);
+  }
+  throw new Error(`${options.label}: queues not drained within ${Math.round(options.timeoutMs / 1000)} s`);
+}
+
+// ─── services as processes ──────────────────────────────────────────────────────────────────────
+
+export type Stage = 'fetcher' | 'normalizer' | 'aggregator';
+
+export interface ServiceProcess {
+  stage: Stage;
+  child: ChildProcess;
+  /** Peak resident set size so far (VmHWM), in MB. */
+  peakRssMb(): number;
+  /** CPU seconds used so far. */
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) a live process has used so far, from /proc/<pid>/stat. */
+export function readCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds used so far by every live process whose command is `name` (postgres, redis-server). */
+export function readCpuSecondsByName(name: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) total += readCpuSeconds(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/** Peak RSS of a live process from /proc/<pid>/status (VmHWM, kB). */
+export function readPeakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? 0);
+  return round(kb / 1024, 1);
+}
+
+/**
+ * Start `services/<stage>/src/main.ts` as its own process, with the services' default
+ * concurrency, and resolve once it logged "<stage> started".
+ */
+export async function startStage(stage: Stage, env: Record<string, string>, config: BenchConfig): Promise<ServiceProcess> {
+  const args = ['--import', 'tsx'];
+  if (config.profile) {
+    // One folder per stage: Node writes a profile per thread (the main one, tsx's loader thread).
+    mkdirSync(`${OUT_DIR}/profiles/${stage}`, { recursive: true });
+    args.push('--cpu-prof', `--cpu-prof-dir=${OUT_DIR}/profiles/${stage}`);
+  }
+  const child = spawn(process.execPath, [...args, `services/${stage}/src/main.ts`], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', LOG_LEVEL: 'info', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`${stage} did not start within 30 s: ${stderr}`)), 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (line.includes(`"${stage} started"`)) {
+          clearTimeout(timer);
+          resolve();
+        } else if (/"level":(50|60)/.test(line)) {
+          note(`${stage}: ${line.slice(0, 400)}`);
+        }
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${stage} exited (${code}) before it started: ${stderr}`));
+    });
+  });
+  let lastPeak = 0;
+  const stop = whenInterrupted(async () => {
+    if (child.exitCode !== null) return;
+    lastPeak = readPeakRssMb(child.pid!);
+    child.kill('SIGTERM');
+    await exited;
+  });
+  return {
+    stage,
+    child,
+    peakRssMb() {
+      if (child.exitCode === null) lastPeak = readPeakRssMb(child.pid!);
+      return lastPeak;
+    },
+    cpuSeconds: () => readCpuSeconds(child.pid!),
+    stop,
+  };
+}
+
+/** CPU seconds of the services, PostgreSQL, Redis and this process (publisher, bench), for deltas. */
+export function sampleCpu(services: readonly ServiceProcess[]): Record<string, number> {
+  return {
+    ...Object.fromEntries(services.map((service) => [service.stage, service.cpuSeconds()])),
+    postgres: readCpuSecondsByName('postgres'),
+    redis: readCpuSecondsByName('redis-server'),
+    bench: readCpuSeconds(process.pid),
+  };
+}
+
+export function cpuDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.keys(after).map((key) => [key, round(after[key]! - (before[key] ?? 0), 1)]));
+}
+
+/** Environment shared by the three services of one run. */
+export function serviceEnv(databaseUrl: string, redisUrl: string, prefix: string, publisherUrl: string): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    NST_QUEUE_PREFIX: prefix,
+    NST_OFFLINE: '1',
+    NST_PUBLISHER_URL: publisherUrl,
+    SCHEDULER_ENABLED: '0',
+    SHUTDOWN_GRACE_SECONDS: '10',
+  };
+}

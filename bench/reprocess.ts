@@ -1,0 +1,41 @@
+/**
+ * Measure 3, `reprocess`: `nst reprocess` (the real CLI, as a process) of everything the pipeline
+ * measure archived, handed to the running normalizer service; documents per second from starting
+ * the command until every queue is drained again (normalize and the aggregates it triggers).
+ */
+import { spawn } from 'node:child_process';
+import { cpuDelta, note, report, ROOT, round, sampleCpu, waitForDrain } from './harness';
+import type { PipelineRun } from './pipeline';
+
+export async function measureReprocess(run: PipelineRun, options: { timeoutMs: number; parseCeiling?: number; redisUrl: string }): Promise<void> {
+  const { rows } = await run.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM raw.document WHERE role = 'document'");
+  const documents = rows[0]!.n;
+  const cpuBefore = sampleCpu(run.services);
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', 'reprocess'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATABASE_URL: run.db.url, REDIS_URL: options.redisUrl, NST_QUEUE_PREFIX: run.redis.prefix },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`nst reprocess exited with ${code}: ${output.slice(-2000)}`);
+  const enqueuedAt = performance.now();
+  const drained = await waitForDrain(run.redis.queues, { timeoutMs: options.timeoutMs, label: `reprocess n=${run.n}` });
+  const seconds = (drained - started) / 1000;
+  const cpuSeconds = cpuDelta(cpuBefore, sampleCpu(run.services));
+  note(`reprocess: ${output.trim().split('\n').at(-1)} (enqueued in ${round((enqueuedAt - started) / 1000, 2)} s)`);
+  const documentsPerSecond = round(documents / seconds);
+  report({
+    measure: 'reprocess',
+    n: run.n,
+    documents,
+    seconds: round(seconds, 2),
+    documentsPerSecond,
+    ...(options.parseCeiling ? { ofParseCeiling: round(documentsPerSecond / options.parseCeiling, 2) } : {}),
+    peakRssMb: Object.fromEntries(run.services.map((service) => [service.stage, service.peakRssMb()])),
+    cpuSeconds,
+  });
+}

@@ -1,0 +1,83 @@
+/**
+ * `pnpm bench`: the performance harness. Prints one JSON line per measure on stdout (progress on
+ * stderr); see README "Performance" for the figures of the reference machine.
+ *
+ *   pnpm bench                                   # parse, pipeline (n=50, 200), reprocess, aggregate (10k, 1M)
+ *   pnpm bench --only parse,aggregate            # some measures
+ *   pnpm bench --n 50 --observations 10000       # other sizes
+ *   pnpm bench --only pipeline --n 200 --profile # services started with --cpu-prof (bench-out/profiles/<stage>/)
+ *   pnpm bench --only pipeline --n 50 --keep     # keep the database to look into it (its URL is printed)
+ *
+ * Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL; the same defaults as the services). Every
+ * run works in a database and a Redis prefix of its own, dropped at the end.
+ */
+import { parseArgs } from 'node:util';
+import { measureAggregate } from './aggregate';
+import { note, runPendingCleanups, type BenchConfig } from './harness';
+import { measureParse } from './parse';
+import { measurePipeline, startPipelineRun } from './pipeline';
+import { measureReprocess } from './reprocess';
+
+const MEASURES = ['parse', 'pipeline', 'reprocess', 'aggregate'] as const;
+type Measure = (typeof MEASURES)[number];
+
+const list = (value: string) => value.split(',').map((part) => part.trim()).filter(Boolean);
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string', default: MEASURES.join(',') },
+      n: { type: 'string', default: '50,200' },
+      observations: { type: 'string', default: '10000,1000000' },
+      'parse-seconds': { type: 'string', default: '5' },
+      repeats: { type: 'string', default: '9' },
+      'timeout-seconds': { type: 'string', default: '300' },
+      profile: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  const only = new Set(list(values.only!) as Measure[]);
+  for (const measure of only) if (!MEASURES.includes(measure)) throw new Error(`unknown measure "${measure}" (one of ${MEASURES.join(', ')})`);
+  const config: BenchConfig = {
+    databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    profile: values.profile!,
+    keep: values.keep!,
+  };
+  const timeoutMs = Number(values['timeout-seconds']) * 1000;
+  const started = performance.now();
+
+  let parseCeiling: number | undefined;
+  if (only.has('parse')) parseCeiling = (await measureParse({ seconds: Number(values['parse-seconds']) })).documentsPerSecond;
+
+  if (only.has('pipeline') || only.has('reprocess')) {
+    const sizes = list(values.n!).map(Number);
+    for (const [index, n] of sizes.entries()) {
+      const run = await startPipelineRun(n, config);
+      try {
+        await measurePipeline(run, { timeoutMs });
+        // Reprocess re-reads the archive of the largest run, with its services still up.
+        if (only.has('reprocess') && index === sizes.length - 1) await measureReprocess(run, { timeoutMs, parseCeiling, redisUrl: config.redisUrl });
+      } finally {
+        await run.close();
+      }
+    }
+  }
+
+  if (only.has('aggregate')) await measureAggregate(config, { sizes: list(values.observations!).map(Number), repeats: Number(values.repeats) });
+  note(`done in ${Math.round((performance.now() - started) / 1000)} s`);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    note(`${signal}: stopping the services, dropping the bench database`);
+    void runPendingCleanups().finally(() => process.exit(130));
+  });
+}
+
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,43 @@
+/**
+ * A cheap bound on how deep an HTML document nests its elements, taken before any HTML parser
+ * sees it. The parsers (parse5 under cheerio) do work in proportion to depth × size — every start
+ * tag scans the stack of open elements — and the DOM walkers recurse, so a page of 100 000 nested
+ * tags holds a worker for minutes and then overflows the stack. Every stage that parses HTML checks
+ * this first.
+ */
+
+/**
+ * Deepest nesting any stage parses. Real pages nest a few dozen deep (the fixture corpus: 7);
+ * browsers stop nesting at 512.
+ */
+export const MAX_MARKUP_DEPTH = 400;
+
+/** Elements that never hold others (void) or whose end tag is optional: they do not deepen the tree. */
+const FLAT_ELEMENTS = new Set([
+  'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'param', 'source', 'track', 'wbr',
+  'p', 'li', 'dt', 'dd', 'td', 'th', 'tr', 'thead', 'tbody', 'tfoot', 'colgroup', 'option', 'optgroup', 'rb', 'rt', 'rp',
+]);
+
+const TAGS = /<!--[\s\S]*?(?:-->|$)|<(script|style)\b[^>]*>[\s\S]*?(?:<\/\1\s*>|$)|<(\/?)([a-zA-Z][a-zA-Z0-9:-]*)\b[^>]*?(\/?)>/g;
+
+/**
+ * How deep the markup nests its elements, by one linear scan of its tags (comments and the insides
+ * of script and style skipped). An upper bound of what a parser builds: the parser's repairs only
+ * ever close elements.
+ */
+export function markupDepth(markup: string): number {
+  let depth = 0;
+  let max = 0;
+  for (const match of markup.matchAll(TAGS)) {
+    const name = match[3]?.toLowerCase();
+    if (!name || FLAT_ELEMENTS.has(name) || match[4] === '/') continue;
+    if (match[2] === '/') depth = Math.max(0, depth - 1);
+    else max = Math.max(max, (depth += 1));
+  }
+  return max;
+}
+
+/** The text of markup without parsing it: scripts, styles and comments dropped, tags turned into spaces. */
+export function stripTags(markup: string): string {
+  return markup.replace(TAGS, ' ');
+}
