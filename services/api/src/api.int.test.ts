@@ -342,6 +342,17 @@ describe('the read API', () => {
     });
   });
 
+  describe('writes', () => {
+    it.each(['POST', 'PUT', 'PATCH', 'DELETE'] as const)('%s is refused on every route, and nothing changes', async (method) => {
+      const before = await db.pool.query('SELECT count(*)::int AS n FROM agg.progress_snapshot');
+      for (const url of ['/api/progress', '/api/series', '/api/news', '/api/sources', '/api/documents/1', '/']) {
+        const response = await app.inject({ method, url, payload: { value: 1 } });
+        expect([404, 405], `${method} ${url}`).toContain(response.statusCode);
+      }
+      expect((await db.pool.query('SELECT count(*)::int AS n FROM agg.progress_snapshot')).rows[0].n).toBe(before.rows[0].n);
+    });
+  });
+
   describe('ops and the dashboard files', () => {
     it('answers /healthz, /readyz and /metrics', async () => {
       expect((await get('/healthz')).json()).toEqual({ ok: true });
