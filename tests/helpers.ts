@@ -190,3 +190,16 @@ export function diffRows(expected: Record<string, string[]>, actual: Record<stri
   }
   return out;
 }
+
+/** Run the README's main job, `nst run --once --offline`, on a test database and Redis prefix; returns its stdout. */
+export async function runOfflineJob(target: { databaseUrl: string; redisUrl: string; prefix: string }, timeoutMs = 300_000): Promise<string> {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { stdout } = await promisify(execFile)(`${ROOT}node_modules/.bin/tsx`, ['packages/cli/src/main.ts', 'run', '--once', '--offline'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', DATABASE_URL: target.databaseUrl, REDIS_URL: target.redisUrl, NST_QUEUE_PREFIX: target.prefix },
+    timeout: timeoutMs,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return stdout;
+}

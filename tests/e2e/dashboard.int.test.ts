@@ -5,18 +5,15 @@
  * source link must resolve to the archived document containing that figure. Without chromium the
  * test fails: `.ci/run` installs it.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@nst/shared/testing';
-import { freePort, ROOT, startService, type ServiceProcess } from '../helpers';
+import { freePort, runOfflineJob, startService, type ServiceProcess } from '../helpers';
 
-const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
 /** Where the screenshot goes; DASHBOARD_SCREENSHOT=docs/dashboard.png refreshes the README's. */
 const SCREENSHOT = process.env.DASHBOARD_SCREENSHOT ?? join(tmpdir(), 'nst-dashboard.png');
@@ -38,12 +35,7 @@ describe('the dashboard in a browser', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
     db = await createTestDatabase({ migrate: false, seed: false });
     redis = await createTestRedis();
-    await run(`${ROOT}node_modules/.bin/tsx`, ['packages/cli/src/main.ts', 'run', '--once', '--offline'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, REDIS_URL: redis.url, NST_QUEUE_PREFIX: redis.prefix },
-      timeout: 300_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    await runOfflineJob({ databaseUrl: db.url, redisUrl: redis.url, prefix: redis.prefix });
     const port = await freePort();
     // API_DATABASE_URL is left to its default: DATABASE_URL with the user nst_reader.
     api = startService('services/api/src/main.ts', { DATABASE_URL: db.url, PORT: String(port), API_HOST: '127.0.0.1', LOG_LEVEL: 'info' });

@@ -2,17 +2,13 @@
  * Graceful shutdown and crash recovery with real service processes: SIGTERM during a slow job lets
  * it finish; SIGKILL mid-job, then a restart, ends with the same tables as a clean run.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueSourceTick, fetchJobOptions, loadSources, startPublisher, type Publisher } from '@nst/fetcher';
 import { closeQueues, createQueues, enqueue, type Queues } from '@nst/shared/jobs';
 import { createRedis } from '@nst/shared/redis';
 import { createTestDatabase, createTestRedis, waitForQueuesIdle, type TestDatabase, type TestRedis } from '@nst/shared/testing';
-import { eventually, freePort, pipelineChecksums, ROOT, sleep, startService, type ServiceProcess } from '../helpers';
-
-const run = promisify(execFile);
+import { eventually, freePort, pipelineChecksums, ROOT, runOfflineJob, sleep, startService, type ServiceProcess } from '../helpers';
 
 describe('shutdown and crashes', () => {
   let publisher: Publisher;
@@ -79,11 +75,7 @@ describe('shutdown and crashes', () => {
     const clean = await setup();
     let expected: Record<string, string>;
     try {
-      await run(`${ROOT}node_modules/.bin/tsx`, ['packages/cli/src/main.ts', 'run', '--once', '--offline'], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', DATABASE_URL: clean.db.url, REDIS_URL: clean.redis.url, NST_QUEUE_PREFIX: clean.redis.prefix },
-        timeout: 240_000,
-      });
+      await runOfflineJob({ databaseUrl: clean.db.url, redisUrl: clean.redis.url, prefix: clean.redis.prefix }, 240_000);
       expected = await pipelineChecksums(clean.db.pool);
     } finally {
       await teardown(clean, []);

@@ -3,21 +3,18 @@
  * kill and restart, a clean reference run to compare against, a Redis server of the test's own
  * (with AOF, so it can be killed and restarted), and the waits and checks every scenario shares.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Queue } from 'bullmq';
 import { enqueueSourceTick, fetchJobOptions, loadSources, startPublisher, type Fault, type Publisher } from '@nst/fetcher';
 import type { Pool } from '@nst/shared/db';
 import { closeQueues, createQueues, enqueue, jobId, type Queues } from '@nst/shared/jobs';
 import { createRedis } from '@nst/shared/redis';
 import { createTestDatabase, createTestRedis, type TestDatabase } from '@nst/shared/testing';
-import { eventually, freePort, pipelineRows, ROOT, sleep, startService, type ServiceProcess } from '../helpers';
-
-const run = promisify(execFile);
+import { eventually, freePort, pipelineRows, runOfflineJob, sleep, startService, type ServiceProcess } from '../helpers';
 
 export const STAGES = ['fetcher', 'normalizer', 'aggregator'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -37,11 +34,7 @@ export async function referenceRun(): Promise<Record<string, string[]>> {
   const db = await createPipelineDatabase();
   const redis = await createTestRedis();
   try {
-    await run(`${ROOT}node_modules/.bin/tsx`, ['packages/cli/src/main.ts', 'run', '--once', '--offline'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, REDIS_URL: redis.url, NST_QUEUE_PREFIX: redis.prefix },
-      timeout: 180_000,
-    });
+    await runOfflineJob({ databaseUrl: db.url, redisUrl: redis.url, prefix: redis.prefix }, 180_000);
     return await pipelineRows(db.pool);
   } finally {
     await redis.cleanup();

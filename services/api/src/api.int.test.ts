@@ -3,14 +3,12 @@
  * (offline publisher → fetch → normalize → aggregate) into a fresh database. The API connects as
  * nst_reader, and every answer is checked against what the database holds.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '@nst/shared/db';
 import { createLogger } from '@nst/shared/logger';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@nst/shared/testing';
+import { runOfflineJob } from '../../../tests/helpers';
 import { readerUrlOf } from './env';
 import { buildServer } from './server';
 import { ProgressResponse } from './routes/progress';
@@ -19,8 +17,6 @@ import { NewsResponse } from './routes/news';
 import { IndicatorsResponse, SourcesResponse } from './routes/sources';
 import { DocumentMeta } from './routes/documents';
 
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 // From the fixture bulletins (seeds/fixtures/figures.yaml), as in tests/e2e/pipeline.int.test.ts.
 const BAOSHAN_2025 = '1987.45';
@@ -35,12 +31,7 @@ describe('the read API', () => {
   beforeAll(async () => {
     db = await createTestDatabase({ migrate: false, seed: false });
     redis = await createTestRedis();
-    await run(`${ROOT}node_modules/.bin/tsx`, ['packages/cli/src/main.ts', 'run', '--once', '--offline'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, REDIS_URL: redis.url, NST_QUEUE_PREFIX: redis.prefix },
-      timeout: 300_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    await runOfflineJob({ databaseUrl: db.url, redisUrl: redis.url, prefix: redis.prefix });
     reader = createPool(readerUrlOf(db.url), { max: 2, applicationName: 'nst-test-api' });
     app = await buildServer({ pool: reader, logger: createLogger({ service: 'api-test', level: 'silent' }) });
   }, 300_000);
