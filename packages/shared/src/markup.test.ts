@@ -22,6 +22,15 @@ describe('markupDepth', () => {
   });
 });
 
+describe('markupDepth on unclosed tags', () => {
+  it('reads a page of tags that never close in one pass', () => {
+    // Each `<a ` / `<script ` without `>` is no tag; a quadratic scan would take minutes here.
+    expect(markupDepth('<a '.repeat(200_000))).toBe(0);
+    expect(markupDepth(`<div>${'<script '.repeat(200_000)}</div>`)).toBe(1);
+    expect(stripTags(`x${'<a '.repeat(200_000)}<b>y</b>`).endsWith(' y ')).toBe(true);
+  });
+});
+
 describe('stripTags', () => {
   it('keeps the text, drops tags, comments, scripts and styles', () => {
     expect(stripTags('<p>一<b>二</b></p><!-- x --><script>var y;</script><style>.z{}</style>三').replace(/\s+/g, ' ').trim()).toBe('一 二 三');

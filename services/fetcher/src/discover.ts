@@ -3,7 +3,7 @@
  * pages. Only links on the source's own host whose path matches the source's patterns count;
  * everything else (other hosts, javascript:, mailto:, navigation) is ignored.
  */
-import * as cheerio from 'cheerio';
+import * as cheerio from 'cheerio/slim';
 import { NonRetryableError } from '@nst/shared/errors';
 import { MAX_MARKUP_DEPTH, markupDepth } from '@nst/shared/markup';
 import type { Source } from '@nst/shared/seeds';

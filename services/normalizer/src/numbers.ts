@@ -26,13 +26,15 @@ export interface Quantity {
 }
 
 export type CellValue =
-  | { kind: 'missing' }
-  | { kind: 'number'; value: string }
-  | { kind: 'invalid'; reason: string };
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'number'; readonly value: string }
+  | { readonly kind: 'invalid'; readonly reason: string };
 
 // Full-width digits/letters/signs (U+FF01–U+FF5E) map onto ASCII by a fixed offset.
 const FULLWIDTH_OFFSET = 0xfee0;
 const MINUS_SIGNS = /[\u2212\uFF0D\u2012\u2013\uFE63]/g;
+/** Any character normalizeWidth would change (full-width ASCII, minus signs, odd spaces). */
+const NEEDS_WIDTH_FOLD = /[\uFF01-\uFF5E\u2212\u2012\u2013\uFE63\u3000\u00A0\u2002-\u200B\uFEFF]/;
 
 /**
  * Map full-width ASCII (digits, letters, ％, ＋, ．) and the Unicode minus signs onto ASCII, and the
@@ -40,6 +42,8 @@ const MINUS_SIGNS = /[\u2212\uFF0D\u2012\u2013\uFE63]/g;
  * is what labels and cells want; running text keeps its own copy for sentence splitting.
  */
 export function normalizeWidth(text: string): string {
+  // Most cells and labels hold nothing to fold: one scan instead of three replacements.
+  if (!NEEDS_WIDTH_FOLD.test(text)) return text;
   return text
     .replace(/[\uFF01-\uFF5E]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) - FULLWIDTH_OFFSET))
     .replace(MINUS_SIGNS, '-')
@@ -70,6 +74,20 @@ const FOOTNOTE = /(?:\*+|[①-⑳]|\[\d+\]|\(\d\))$/;
  * are accepted; anything else that is not plainly a decimal number is invalid.
  */
 export function parseCell(raw: string): CellValue {
+  // Pure and called several times per cell (row, column and header classification): remembered.
+  const known = parsedCells.get(raw);
+  if (known) return known;
+  const value = readCellValue(raw);
+  if (parsedCells.size >= PARSED_CELLS_MAX) parsedCells.clear();
+  parsedCells.set(raw, value);
+  return value;
+}
+
+/** Bound of the parseCell memo (cleared when full: tables repeat few distinct texts). */
+const PARSED_CELLS_MAX = 20_000;
+const parsedCells = new Map<string, CellValue>();
+
+function readCellValue(raw: string): CellValue {
   // A trailing % is the column's unit printed in the cell; the column says what the figure measures.
   const text = normalizeWidth(raw).replace(/\s+/g, '').replace(FOOTNOTE, '').replace(/(?<=\d)%$/, '');
   if (MISSING.test(text)) return { kind: 'missing' };

@@ -5,7 +5,8 @@
  *
  * Idempotent: the archive is keyed by (source, url, canonical hash), job ids are deterministic,
  * and a document archived by an attempt that then died is still handed to the normalizer (its
- * `normalized_at` is empty) by the retry.
+ * `normalized_at` is empty) by the retry. A copy hashed under an older canonical version is
+ * re-hashed before the comparison (see {@link upgradeLatestHash}).
  */
 import { createHash } from 'node:crypto';
 import type { Job, JobsOptions } from 'bullmq';
@@ -16,13 +17,13 @@ import type { Logger } from '@nst/shared/logger';
 import type { ServiceMetrics } from '@nst/shared/ops';
 import type { Source } from '@nst/shared/seeds';
 import { decodeBody } from '@nst/shared/charset';
-import { canonicalHash, sha256 } from '../canonical';
+import { CANONICAL_VERSION, canonicalHash, canonicalText, sha256 } from '../canonical';
 import { discoverLinks, documentFormat } from '../discover';
 import { httpGet, type HttpGetOptions } from '../http-client';
 import type { HostRateLimiter } from '../rate-limit';
 import type { RobotsCache } from '../robots';
 import type { Guard } from '../ssrf';
-import { archiveDocument, findArchivedUrls, findLatestDocument } from '../sql/documents';
+import { archiveDocument, findArchivedUrls, findDocumentText, findLatestDocument, upgradeCanonicalHash, type ArchivedDocument } from '../sql/documents';
 import { insertFetchLog, type FetchOutcome } from '../sql/fetch-log';
 import { findSourceByKey } from '../sql/sources';
 import type { UrlMapOptions } from '../url-map';
@@ -149,6 +150,7 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: Fetch
   const contentType = response.headers['content-type'] ?? null;
   const html = isHtml(contentType, response.body);
   const decoded = html ? decodeBody(response.body, contentType ?? undefined) : undefined;
+  if (latest && latest.canonicalVersion < CANONICAL_VERSION) await upgradeLatestHash(deps.pool, latest);
   const archived = await archiveDocument(deps.pool, {
     sourceKey: source.key,
     url,
@@ -161,6 +163,7 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: Fetch
     text: decoded?.text ?? null,
     sha256Bytes: sha256(response.body),
     sha256Canonical: canonicalHash(response.body, decoded?.text, html),
+    canonicalVersion: CANONICAL_VERSION,
     etag: response.headers.etag ?? null,
     lastModified: response.headers['last-modified'] ?? null,
     publishedAt: null,
@@ -173,6 +176,26 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: Fetch
   if (role === 'document' && archived.normalizedAt === null) await enqueueNormalize(deps, archived.id);
   const discovered = role === 'list' && decoded ? await enqueueLinks(decoded.text, response.finalUrl, payload, source, deps) : 0;
   return { outcome, documentId: archived.id, discovered };
+}
+
+/**
+ * Re-hash the URL's latest copy under the current canonical version, from its stored text, so that
+ * archiveDocument compares like with like: an unchanged page meets that copy (`unchanged`: no new
+ * row, no normalize job) instead of being archived once more after every change of the canonical
+ * form. Done before the insert, whatever the new page is: the new hash is true of that copy either
+ * way, and the next fetch compares directly.
+ *
+ * Safe to replay and to race: a copy already upgraded (by a duplicate job, or by this job's earlier
+ * attempt) is left alone, and when another copy of the URL already holds the hash the copy stays
+ * as it is and the page is compared against that other copy (see upgradeCanonicalHash). Only the
+ * latest copy is re-hashed: a page returning to an older, never re-hashed content is archived again.
+ */
+async function upgradeLatestHash(pool: Pool, latest: ArchivedDocument): Promise<void> {
+  // A document's text is not read with it (findLatestDocument); a list page's is.
+  const text = latest.text ?? (await findDocumentText(pool, latest.id));
+  // No text: archived as bytes, whose hash (canonicalHash) does not depend on the version.
+  const sha256Canonical = text === null ? null : sha256(canonicalText(text));
+  await upgradeCanonicalHash(pool, { id: latest.id, sha256Canonical, canonicalVersion: CANONICAL_VERSION });
 }
 
 /** Hand a document to the normalizer. Deterministic id: retried or duplicated fetches hand it over once. */

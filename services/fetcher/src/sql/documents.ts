@@ -2,12 +2,16 @@
 import { gzipSync } from 'node:zlib';
 import type { Pool } from '@nst/shared/db';
 
+const UNIQUE_VIOLATION = '23505';
+
 export interface ArchivedDocument {
   id: number;
   etag: string | null;
   lastModified: string | null;
   text: string | null;
   normalizedAt: Date | null;
+  /** Version of the canonical form its `sha256_canonical` was computed under. */
+  canonicalVersion: number;
 }
 
 /**
@@ -16,12 +20,45 @@ export interface ArchivedDocument {
  */
 export async function findLatestDocument(pool: Pool, sourceKey: string, url: string, options: { withText?: boolean } = {}): Promise<ArchivedDocument | undefined> {
   const { rows } = await pool.query(
-    `SELECT id, etag, last_modified, ${options.withText === false ? 'NULL AS text' : 'text'}, normalized_at FROM raw.document
+    `SELECT id, etag, last_modified, ${options.withText === false ? 'NULL AS text' : 'text'}, normalized_at, canonical_version FROM raw.document
      WHERE source_key = $1 AND url = $2 ORDER BY fetched_at DESC, id DESC LIMIT 1`,
     [sourceKey, url],
   );
   const row = rows[0];
-  return row && { id: row.id, etag: row.etag, lastModified: row.last_modified, text: row.text, normalizedAt: row.normalized_at };
+  return row && { id: row.id, etag: row.etag, lastModified: row.last_modified, text: row.text, normalizedAt: row.normalized_at, canonicalVersion: row.canonical_version };
+}
+
+/** The stored (decoded) text of an archived copy; null for a copy archived as bytes only. */
+export async function findDocumentText(pool: Pool, id: number): Promise<string | null> {
+  const { rows } = await pool.query<{ text: string | null }>('SELECT text FROM raw.document WHERE id = $1', [id]);
+  return rows[0]?.text ?? null;
+}
+
+/**
+ * Record an archived copy's canonical hash under a newer version of the canonical form (the caller
+ * re-hashed its stored text; `sha256Canonical` null keeps the hash, for a copy hashed by its bytes,
+ * which no version changes). Returns whether the row changed.
+ *
+ * A no-op when the row is already at that version (a duplicate job got there first: the WHERE is
+ * re-checked on the row it waited for) and when another copy of the URL already holds that hash
+ * (rows of an older fetcher during a rolling deploy): the unique key forbids two, and the page then
+ * meets that other copy in {@link archiveDocument}.
+ */
+export async function upgradeCanonicalHash(pool: Pool, upgrade: { id: number; sha256Canonical: string | null; canonicalVersion: number }): Promise<boolean> {
+  try {
+    const { rowCount } = await pool.query(
+      `UPDATE raw.document d SET sha256_canonical = COALESCE($2, d.sha256_canonical), canonical_version = $3
+       WHERE d.id = $1 AND d.canonical_version < $3
+         AND NOT EXISTS (SELECT 1 FROM raw.document o
+                         WHERE o.source_key = d.source_key AND o.url = d.url AND o.sha256_canonical = $2 AND o.id <> d.id)`,
+      [upgrade.id, upgrade.sha256Canonical, upgrade.canonicalVersion],
+    );
+    return rowCount === 1;
+  } catch (error) {
+    // A concurrent job archived that hash after the NOT EXISTS looked: the same case, lost a race.
+    if ((error as { code?: string }).code === UNIQUE_VIOLATION) return false;
+    throw error;
+  }
 }
 
 /** Of `urls`, those already archived for the source. */
@@ -47,6 +84,8 @@ export interface NewDocument {
   text: string | null;
   sha256Bytes: string;
   sha256Canonical: string;
+  /** Version of the canonical form `sha256Canonical` was computed under. */
+  canonicalVersion: number;
   etag: string | null;
   lastModified: string | null;
   publishedAt: Date | null;
@@ -61,14 +100,14 @@ export interface NewDocument {
 export async function archiveDocument(pool: Pool, doc: NewDocument): Promise<{ id: number; inserted: boolean; normalizedAt: Date | null }> {
   const inserted = await pool.query<{ id: number }>(
     `INSERT INTO raw.document (source_key, url, final_url, http_status, headers, content_type, charset, body_gzip, body_size,
-                               text, sha256_bytes, sha256_canonical, etag, last_modified, published_at, role, format)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                               text, sha256_bytes, sha256_canonical, etag, last_modified, published_at, role, format, canonical_version)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
      ON CONFLICT (source_key, url, sha256_canonical) DO NOTHING
      RETURNING id`,
     [doc.sourceKey, doc.url, doc.finalUrl, doc.httpStatus, JSON.stringify(doc.headers), doc.contentType, doc.charset,
       // PostgreSQL text cannot hold NUL; the verbatim bytes keep it, the convenience text drops it.
       gzipSync(doc.body), doc.body.length, doc.text?.replaceAll('\u0000', '') ?? null, doc.sha256Bytes, doc.sha256Canonical, doc.etag, doc.lastModified,
-      doc.publishedAt, doc.role, doc.format],
+      doc.publishedAt, doc.role, doc.format, doc.canonicalVersion],
   );
   if (inserted.rows[0]) return { id: inserted.rows[0].id, inserted: true, normalizedAt: null };
   const existing = await pool.query<{ id: number; normalized_at: Date | null }>(

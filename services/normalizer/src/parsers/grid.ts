@@ -3,8 +3,9 @@
  * sheet). Merged cells (rowspan/colspan, XLSX merges) are copied into every slot they cover, with
  * `spanned` set on the copies, so header labels reach every column below them.
  */
-import type { CheerioAPI } from 'cheerio';
-import type { Element } from 'domhandler';
+import type { CheerioAPI } from 'cheerio/slim';
+import { isTag as isElement, type Element } from 'domhandler';
+import { findAll, findOne, textContent } from 'domutils';
 import { collapse } from './page';
 
 export interface GridCell {
@@ -39,53 +40,53 @@ function readSpan(value: string | undefined): number {
 /** Every `<table>` of the page as a grid, outermost tables only once (nested layout tables skipped). */
 export function readHtmlTables($: CheerioAPI): TableGrid[] {
   const grids: TableGrid[] = [];
-  $('table').each((_, table) => {
+  // Walked on the DOM nodes directly: wrapping every row and cell in a Cheerio object cost more
+  // than reading the table.
+  for (const table of findAll(isTag('table'), $.root().toArray())) {
     // A table holding other tables is page layout; its inner tables are read on their own.
-    if ($(table).find('table').length > 0) return;
+    if (findOne(isTag('table'), table.children)) continue;
     const grid = readHtmlTable($, table, `table[${grids.length}]`);
     if (grid.rows.length > 0) grids.push(grid);
-  });
+  }
   return grids;
 }
+
+const isTag = (name: string) => (node: Element) => node.name === name;
 
 function readHtmlTable($: CheerioAPI, table: Element, name: string): TableGrid {
   const rows: GridCell[][] = [];
   // Slots already taken by a rowspan from a row above: rowIndex → colIndex → cell.
   const carried = new Map<number, Map<number, GridCell>>();
-  $(table)
-    .find('tr')
-    .each((rowIndex, tr) => {
-      const row: GridCell[] = [];
-      const pending = carried.get(rowIndex) ?? new Map<number, GridCell>();
-      let col = 0;
-      const fillCarried = () => {
-        while (pending.has(col)) {
-          row[col] = pending.get(col) as GridCell;
-          col += 1;
-        }
-      };
-      $(tr)
-        .children('td, th')
-        .each((_, cellNode) => {
-          fillCarried();
-          const cell = $(cellNode);
-          const colspan = readSpan(cell.attr('colspan'));
-          const rowspan = readSpan(cell.attr('rowspan'));
-          const text = collapse(cell.text());
-          const header = cellNode.tagName === 'th';
-          for (let dx = 0; dx < colspan; dx += 1) {
-            row[col + dx] = { text, header, spanned: dx > 0, colspan };
-            for (let dy = 1; dy < rowspan; dy += 1) {
-              const below = carried.get(rowIndex + dy) ?? new Map<number, GridCell>();
-              below.set(col + dx, { text, header, spanned: true, colspan });
-              carried.set(rowIndex + dy, below);
-            }
-          }
-          col += colspan;
-        });
+  findAll(isTag('tr'), table.children).forEach((tr, rowIndex) => {
+    const row: GridCell[] = [];
+    const pending = carried.get(rowIndex) ?? new Map<number, GridCell>();
+    let col = 0;
+    const fillCarried = () => {
+      while (pending.has(col)) {
+        row[col] = pending.get(col) as GridCell;
+        col += 1;
+      }
+    };
+    for (const cellNode of tr.children) {
+      if (!isElement(cellNode) || (cellNode.name !== 'td' && cellNode.name !== 'th')) continue;
       fillCarried();
-      rows.push(row);
-    });
+      const colspan = readSpan(cellNode.attribs.colspan);
+      const rowspan = readSpan(cellNode.attribs.rowspan);
+      const text = collapse(textContent(cellNode));
+      const header = cellNode.name === 'th';
+      for (let dx = 0; dx < colspan; dx += 1) {
+        row[col + dx] = { text, header, spanned: dx > 0, colspan };
+        for (let dy = 1; dy < rowspan; dy += 1) {
+          const below = carried.get(rowIndex + dy) ?? new Map<number, GridCell>();
+          below.set(col + dx, { text, header, spanned: true, colspan });
+          carried.set(rowIndex + dy, below);
+        }
+      }
+      col += colspan;
+    }
+    fillCarried();
+    rows.push(row);
+  });
   return finishGrid(rows, readCaption($, table), readNotes($, table), name);
 }
 

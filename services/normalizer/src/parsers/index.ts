@@ -10,7 +10,7 @@
  */
 import { NonRetryableError } from '@nst/shared/errors';
 import { MAX_MARKUP_DEPTH, markupDepth } from '@nst/shared/markup';
-import { load } from 'cheerio';
+import { load } from 'cheerio/slim';
 import { parseCell } from '../numbers';
 import type { IndicatorCatalog } from '../indicators';
 import { ParsedRecord, type ObservationRecord, type ParseInput, type ParseResult, type RejectRecord } from '../records';

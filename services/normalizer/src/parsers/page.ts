@@ -5,7 +5,7 @@
 import { decodeBody } from '@nst/shared/charset';
 import { NonRetryableError } from '@nst/shared/errors';
 import { MAX_MARKUP_DEPTH, markupDepth } from '@nst/shared/markup';
-import { load, type CheerioAPI } from 'cheerio';
+import { load, type CheerioAPI } from 'cheerio/slim';
 import type { ParseInput } from '../records';
 
 export interface Page {

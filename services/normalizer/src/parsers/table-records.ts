@@ -460,6 +460,20 @@ function growthBasis(column: Column, label: string, notes: string, indicator: In
  * order through one of the indicator's names ("工业产值" through "规模以上工业总产值").
  */
 function basisFromNotes(notes: string, indicator: Indicator): GrowthBasis | undefined {
+  // Asked once per growth cell with the same notes: remembered per indicator (object) and notes.
+  let known = notesBasis.get(indicator);
+  if (!known) notesBasis.set(indicator, (known = new Map()));
+  if (known.has(notes)) return known.get(notes) ?? undefined;
+  const basis = readNotesBasis(notes, indicator);
+  if (known.size >= NOTES_BASIS_MAX) known.clear();
+  known.set(notes, basis ?? null);
+  return basis;
+}
+
+const NOTES_BASIS_MAX = 1_000;
+const notesBasis = new WeakMap<Indicator, Map<string, GrowthBasis | null>>();
+
+function readNotesBasis(notes: string, indicator: Indicator): GrowthBasis | undefined {
   const items = normalizeWidth(notes)
     .replace(/^\s*(?:注|说明|备注)\s*[:：]?/, '')
     .split(/[。;；]|(?:^|\s)\d+[.、](?!\d)/);

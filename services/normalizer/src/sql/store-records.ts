@@ -94,17 +94,19 @@ async function storeObservations(client: PoolClient, records: readonly Observati
   // One figure per key per document: a page that prints a figure twice keeps the first reading.
   const unique = new Map<string, ObservationRecord>();
   for (const record of records) if (!unique.has(keyOf(record))) unique.set(keyOf(record), record);
-  const before = await client.query<{ key: string }>(
-    `SELECT concat_ws('|', district, indicator, measure, accumulation, period) AS key FROM core.publication WHERE document_id = $1`,
-    [ctx.documentId],
-  );
+  const before = await client.query<{ key: string }>({
+    name: 'nst-publication-keys-of-document',
+    text: `SELECT concat_ws('|', district, indicator, measure, accumulation, period) AS key FROM core.publication WHERE document_id = $1`,
+    values: [ctx.documentId],
+  });
   const keys = [...new Set([...unique.keys(), ...before.rows.map((r) => r.key)])].sort();
   if (keys.length === 0) return;
   // Locks in key order: two documents touching the same keys never deadlock, and never interleave.
-  await client.query(
-    'SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtextextended(k, 7270) AS h FROM unnest($1::text[]) AS k ORDER BY k) locks',
-    [keys],
-  );
+  await client.query({
+    name: 'nst-lock-observation-keys',
+    text: 'SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtextextended(k, 7270) AS h FROM unnest($1::text[]) AS k ORDER BY k) locks',
+    values: [keys],
+  });
 
   const gone = keys.filter((key) => !unique.has(key));
   if (gone.length > 0) {
@@ -113,13 +115,18 @@ async function storeObservations(client: PoolClient, records: readonly Observati
       [ctx.documentId, ...keyArrays(gone)]);
   }
   if (unique.size > 0) {
-    const rows = [...unique.values()].map((r) => [r.district, r.indicator, r.measure, r.accumulation, r.period, r.value, r.rawValue, r.unit, r.unitMult,
-      r.status, r.basis, ctx.validFrom, ctx.documentId, ctx.url, r.locator, ctx.parserVersion]);
-    const { sql, params } = valuesList(rows);
-    await client.query(
-      `INSERT INTO core.publication (district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis,
+    const records = [...unique.values()];
+    const column = <T>(pick: (r: ObservationRecord) => T) => records.map(pick);
+    // Parallel arrays through unnest: one statement text whatever the row count, so PostgreSQL
+    // plans it once per connection (a VALUES list of n rows is a new statement for every n).
+    await client.query({
+      name: 'nst-upsert-publications',
+      text: `INSERT INTO core.publication (district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis,
                                      published_at, document_id, url, locator, parser_version)
-       VALUES ${sql}
+       SELECT district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, $12, $13, $14, locator, $15
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::text[], $8::text[], $9::smallint[], $10::text[],
+                   $11::text[], $16::text[])
+            AS r(district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, locator)
        ON CONFLICT (document_id, district, indicator, measure, accumulation, period) DO UPDATE SET
          value = EXCLUDED.value, raw_value = EXCLUDED.raw_value, unit = EXCLUDED.unit, unit_mult = EXCLUDED.unit_mult, status = EXCLUDED.status,
          basis = EXCLUDED.basis, published_at = EXCLUDED.published_at, url = EXCLUDED.url, locator = EXCLUDED.locator, parser_version = EXCLUDED.parser_version
@@ -127,23 +134,27 @@ async function storeObservations(client: PoolClient, records: readonly Observati
               core.publication.basis, core.publication.published_at, core.publication.url, core.publication.locator, core.publication.parser_version)
          IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.raw_value, EXCLUDED.unit, EXCLUDED.unit_mult, EXCLUDED.status, EXCLUDED.basis,
               EXCLUDED.published_at, EXCLUDED.url, EXCLUDED.locator, EXCLUDED.parser_version)`,
-      params,
-    );
+      values: [column((r) => r.district), column((r) => r.indicator), column((r) => r.measure), column((r) => r.accumulation), column((r) => r.period),
+        column((r) => r.value), column((r) => r.rawValue), column((r) => r.unit), column((r) => r.unitMult), column((r) => r.status), column((r) => r.basis),
+        ctx.validFrom, ctx.documentId, ctx.url, ctx.parserVersion, column((r) => r.locator)],
+    });
   }
 
   const arrays = keyArrays(keys);
-  const publications = await client.query<PublicationRow & { published_at: Date; document_id: number }>(
-    `SELECT p.id, concat_ws('|', p.district, p.indicator, p.measure, p.accumulation, p.period) AS key, p.value::text AS value, p.raw_value,
+  const publications = await client.query<PublicationRow & { published_at: Date; document_id: number }>({
+    name: 'nst-publications-of-keys',
+    text: `SELECT p.id, concat_ws('|', p.district, p.indicator, p.measure, p.accumulation, p.period) AS key, p.value::text AS value, p.raw_value,
             p.unit, p.unit_mult, p.status, p.basis, p.published_at, p.document_id, p.url, p.locator, p.parser_version
      FROM core.publication p ${KEY_JOIN}`,
-    arrays,
-  );
-  const existing = await client.query<ObservationRow>(
-    `SELECT o.id, concat_ws('|', o.district, o.indicator, o.measure, o.accumulation, o.period) AS key, o.value::text AS value, o.valid_from,
+    values: arrays,
+  });
+  const existing = await client.query<ObservationRow>({
+    name: 'nst-observations-of-keys',
+    text: `SELECT o.id, concat_ws('|', o.district, o.indicator, o.measure, o.accumulation, o.period) AS key, o.value::text AS value, o.valid_from,
             o.valid_to, o.document_id, o.raw_value, o.status, o.basis, o.unit, o.unit_mult, o.locator, o.parser_version
      FROM core.observation o ${KEY_JOIN}`,
-    arrays,
-  );
+    values: arrays,
+  });
   const pubsByKey = new Map<string, PublicationRow[]>();
   for (const row of publications.rows) {
     const list = pubsByKey.get(row.key) ?? [];
@@ -192,41 +203,40 @@ async function storeObservations(client: PoolClient, records: readonly Observati
   const closings = updates.filter((u) => u.vintage.validTo !== null);
   const openings = updates.filter((u) => u.vintage.validTo === null);
   for (const group of [closings, openings]) {
-    for (let i = 0; i < group.length; i += 500) {
-      const params: unknown[] = [];
-      const tuples = group.slice(i, i + 500).map(({ id, vintage }) => {
-        const p = vintage.publication;
-        return `($${params.push(id)}::bigint, $${params.push(vintage.validTo)}::timestamptz, $${params.push(p.value)}::numeric, $${params.push(p.raw_value)}::text,
-          $${params.push(p.status)}::text, $${params.push(p.basis)}::text, $${params.push(p.unit)}::text, $${params.push(p.unit_mult)}::smallint,
-          $${params.push(p.locator)}::text, $${params.push(p.parser_version)}::text, $${params.push(p.url)}::text)`;
-      });
-      await client.query(
-        `UPDATE core.observation o SET valid_to = v.valid_to, value = v.value, raw_value = v.raw_value, status = v.status, basis = v.basis, unit = v.unit,
+    if (group.length === 0) continue;
+    const column = <T>(pick: (u: (typeof group)[number]) => T) => group.map(pick);
+    await client.query({
+      name: 'nst-update-observations',
+      text: `UPDATE core.observation o SET valid_to = v.valid_to, value = v.value, raw_value = v.raw_value, status = v.status, basis = v.basis, unit = v.unit,
                 unit_mult = v.unit_mult, locator = v.locator, parser_version = v.parser_version, url = v.url, recorded_at = now()
-         FROM (VALUES ${tuples.join(', ')}) AS v(id, valid_to, value, raw_value, status, basis, unit, unit_mult, locator, parser_version, url)
+         FROM unnest($1::bigint[], $2::timestamptz[], $3::numeric[], $4::text[], $5::text[], $6::text[], $7::text[], $8::smallint[], $9::text[], $10::text[], $11::text[])
+              AS v(id, valid_to, value, raw_value, status, basis, unit, unit_mult, locator, parser_version, url)
          WHERE o.id = v.id`,
-        params,
-      );
-    }
+      values: [column((u) => u.id), column((u) => u.vintage.validTo), column((u) => u.vintage.publication.value), column((u) => u.vintage.publication.raw_value),
+        column((u) => u.vintage.publication.status), column((u) => u.vintage.publication.basis), column((u) => u.vintage.publication.unit),
+        column((u) => u.vintage.publication.unit_mult), column((u) => u.vintage.publication.locator), column((u) => u.vintage.publication.parser_version),
+        column((u) => u.vintage.publication.url)],
+    });
   }
   if (inserts.length > 0) {
     const rows = inserts.map((vintage) => {
       const p = vintage.publication;
       const k = splitKey(p.key);
       const range = periodRange(k.period, k.accumulation as 'period' | 'ytd');
-      return [k.district, k.indicator, k.measure, k.accumulation, k.period, range.start, range.end, p.value, p.raw_value, p.unit, p.unit_mult,
-        p.status, p.basis, p.documentId, p.url, p.locator, p.parser_version, vintage.validFrom, vintage.validTo];
+      return { k, range, p, vintage };
     });
-    // Chunks keep each statement far below PostgreSQL's 65535-parameter limit.
-    for (let i = 0; i < rows.length; i += 1000) {
-      const { sql, params } = valuesList(rows.slice(i, i + 1000));
-      await client.query(
-        `INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end, value, raw_value, unit, unit_mult,
-                                       status, basis, document_id, url, locator, parser_version, valid_from, valid_to)
-         VALUES ${sql}`,
-        params,
-      );
-    }
+    const column = <T>(pick: (r: (typeof rows)[number]) => T) => rows.map(pick);
+    await client.query({
+      name: 'nst-insert-observations',
+      text: `INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end, value, raw_value, unit, unit_mult,
+                                     status, basis, document_id, url, locator, parser_version, valid_from, valid_to)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::date[], $8::numeric[], $9::text[], $10::text[],
+                            $11::smallint[], $12::text[], $13::text[], $14::bigint[], $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::timestamptz[])`,
+      values: [column((r) => r.k.district), column((r) => r.k.indicator), column((r) => r.k.measure), column((r) => r.k.accumulation), column((r) => r.k.period),
+        column((r) => r.range.start), column((r) => r.range.end), column((r) => r.p.value), column((r) => r.p.raw_value), column((r) => r.p.unit),
+        column((r) => r.p.unit_mult), column((r) => r.p.status), column((r) => r.p.basis), column((r) => r.p.documentId), column((r) => r.p.url),
+        column((r) => r.p.locator), column((r) => r.p.parser_version), column((r) => r.vintage.validFrom), column((r) => r.vintage.validTo)],
+    });
   }
 }
 

@@ -1,0 +1,184 @@
+/**
+ * A change of the canonical form must not make every archived page look changed: a copy hashed
+ * under an older version is re-hashed from its stored text when its URL is fetched again. Against
+ * the offline publisher, real Redis and real PostgreSQL.
+ */
+import type { Worker } from 'bullmq';
+import { readFile } from 'node:fs/promises';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { closeQueues, createQueues, enqueue, jobId, type Queues } from '@nst/shared/jobs';
+import { createLogger } from '@nst/shared/logger';
+import { createRedis } from '@nst/shared/redis';
+import { createTestDatabase, createTestRedis, waitForQueuesIdle, type TestDatabase, type TestRedis } from '@nst/shared/testing';
+import type { Redis } from 'ioredis';
+import { CANONICAL_VERSION, canonicalText, sha256 } from './canonical';
+import { createFetchDeps } from './deps';
+import { FIXTURES_DIR, startPublisher, type Publisher } from './publisher/server';
+import { loadSources } from './sql/sources';
+import { createFetchWorker, fetchJobOptions } from './worker';
+
+const logger = createLogger({ service: 'canonical-version-test', level: 'silent' });
+
+/** A js-news article whose view count (`<b id="views">2139</b>`) changes on every visit. */
+const PATH = 'www.jinshan.gov.cn/jsyw/20250211/6661cdef-f493-4c6b-a3b4-dfe6c96e3d80.html';
+const PAGE_URL = `https://${PATH}`;
+const SOURCE = 'js-news';
+/** What version 1 (the DOM) might have hashed the page to: anything but the current hash. */
+const OLD_HASH = sha256('canonical text of the page under version 1');
+
+interface DocumentRow {
+  id: number;
+  sha256_canonical: string;
+  canonical_version: number;
+  text: string;
+}
+
+describe('archived copies of an older canonical version', () => {
+  let db: TestDatabase;
+  let redis: TestRedis;
+  let publisher: Publisher;
+  let connection: Redis;
+  let workerConnection: Redis;
+  let queues: Queues;
+  let worker: Worker;
+  let fixture: string;
+  let run = 0;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    redis = await createTestRedis();
+    publisher = await startPublisher();
+    await db.pool.query(`UPDATE raw.source SET politeness = politeness || '{"minDelayMs": 0, "timeoutMs": 3000}'::jsonb`);
+    connection = createRedis(redis.url, { role: 'worker', name: redis.prefix });
+    workerConnection = createRedis(redis.url, { role: 'worker', name: redis.prefix });
+    queues = createQueues({ connection, prefix: redis.prefix });
+    const deps = createFetchDeps({
+      env: {
+        NST_OFFLINE: true,
+        NST_PUBLISHER_URL: publisher.url,
+        NST_QUEUE_PREFIX: redis.prefix,
+        FETCH_USER_AGENT: 'nst-test/1.0 (+canonical-version.int.test)',
+        FETCH_CONNECT_TIMEOUT_MS: 2000,
+        FETCH_MAX_REDIRECTS: 5,
+        ROBOTS_CACHE_SECONDS: 60,
+        FETCH_ATTEMPTS: 2,
+        FETCH_BACKOFF_MS: 20,
+      },
+      pool: db.pool,
+      queues,
+      redis: connection,
+      logger,
+      sources: await loadSources(db.pool),
+    });
+    worker = createFetchWorker(deps, { connection: workerConnection, prefix: redis.prefix, concurrency: 4, backoffMs: 20 });
+    fixture = await readFile(`${FIXTURES_DIR}/sites/${PATH}`, 'utf8');
+  });
+
+  afterAll(async () => {
+    await worker.close();
+    await closeQueues(queues);
+    connection.disconnect();
+    workerConnection.disconnect();
+    await publisher.close();
+    await redis.cleanup();
+    await db.drop();
+  });
+
+  // Each test starts from one copy of the page, archived by the current fetcher and normalized.
+  let archivedId: number;
+  beforeEach(async () => {
+    await db.pool.query('DELETE FROM raw.fetch_log');
+    await db.pool.query('DELETE FROM raw.document WHERE url = $1', [PAGE_URL]);
+    const outcomes = await fetchPage(1);
+    expect(outcomes).toEqual(['archived']);
+    archivedId = (await documents())[0]!.id;
+    await db.pool.query('UPDATE raw.document SET normalized_at = now() WHERE id = $1', [archivedId]);
+    await queues.normalize.obliterate({ force: true });
+  });
+  afterEach(() => publisher.clearFaults());
+
+  /** Fetch the page `times` times at once (forced: no conditional GET, no "already archived"); the outcomes. */
+  async function fetchPage(times: number): Promise<string[]> {
+    run += 1;
+    const ids = [];
+    for (let i = 0; i < times; i += 1) {
+      ids.push(await enqueue(queues, 'fetch-source', { sourceKey: SOURCE, url: PAGE_URL, role: 'document', force: true, tick: `run-${run}` }, { ...fetchJobOptions(2, 20), jobId: jobId('canonical', String(run), String(i)) }));
+    }
+    await waitForQueuesIdle([queues.fetch], { timeoutMs: 30_000 });
+    const { rows } = await db.pool.query<{ outcome: string }>('SELECT outcome FROM raw.fetch_log WHERE job_id = ANY($1::text[]) ORDER BY id', [ids]);
+    return rows.map((row) => row.outcome);
+  }
+
+  const documents = () =>
+    db.pool.query<DocumentRow>('SELECT id::int, sha256_canonical, canonical_version, text FROM raw.document WHERE url = $1 ORDER BY id', [PAGE_URL]).then((r) => r.rows);
+  const normalizeJobs = () => queues.normalize.getJobCounts('waiting', 'delayed', 'prioritized').then((c) => Object.values(c).reduce((a, b) => a + b, 0));
+
+  /** Make the archived copy look like one archived before this version: its old hash, version 1. */
+  async function makeOld(id: number, text?: string): Promise<void> {
+    await db.pool.query('UPDATE raw.document SET sha256_canonical = $2, canonical_version = 1, text = COALESCE($3, text) WHERE id = $1', [id, OLD_HASH, text ?? null]);
+  }
+
+  it('new copies are written with the current version', async () => {
+    const [doc] = await documents();
+    expect(doc!.canonical_version).toBe(CANONICAL_VERSION);
+    expect(doc!.sha256_canonical).toBe(sha256(canonicalText(doc!.text)));
+  });
+
+  it('an unchanged page meets its old copy: no new row, no normalize job, the copy upgraded in place', async () => {
+    await makeOld(archivedId);
+    // A new view count is not a change.
+    publisher.setFault(PATH, { kind: 'body', body: fixture.replace('>2139<', '>2140<'), contentType: 'text/html; charset=utf-8' });
+    expect(await fetchPage(1)).toEqual(['unchanged']);
+    const docs = await documents();
+    expect(docs).toHaveLength(1);
+    expect(docs[0]).toMatchObject({ id: archivedId, canonical_version: CANONICAL_VERSION, sha256_canonical: sha256(canonicalText(docs[0]!.text)) });
+    expect(await normalizeJobs()).toBe(0);
+    // Upgraded: the next fetch compares directly.
+    expect(await fetchPage(1)).toEqual(['unchanged']);
+    expect(await documents()).toEqual(docs);
+  });
+
+  it('a changed page is still archived as a new row and handed to the normalizer', async () => {
+    await makeOld(archivedId);
+    publisher.setFault(PATH, { kind: 'body', body: fixture.replace('</body>', '<p>更正：第三段数据有误。</p></body>'), contentType: 'text/html; charset=utf-8' });
+    expect(await fetchPage(1)).toEqual(['archived']);
+    const docs = await documents();
+    expect(docs).toHaveLength(2);
+    // Both now hashed under the current version: the old copy was re-hashed, the new one written so.
+    for (const doc of docs) expect(doc).toMatchObject({ canonical_version: CANONICAL_VERSION, sha256_canonical: sha256(canonicalText(doc.text)) });
+    expect(await normalizeJobs()).toBe(1);
+  });
+
+  it('duplicate jobs on an old copy leave what one job leaves', async () => {
+    await makeOld(archivedId);
+    expect(await fetchPage(4)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged']);
+    const docs = await documents();
+    expect(docs).toHaveLength(1);
+    expect(docs[0]).toMatchObject({ id: archivedId, canonical_version: CANONICAL_VERSION });
+    expect(await normalizeJobs()).toBe(0);
+  });
+
+  it('an old copy whose new hash another copy already holds stays as it is, and the page meets that copy', async () => {
+    // The newest copy is an old-version duplicate of the current-version one (an older fetcher
+    // archived it during a rolling deploy): it cannot take the hash that copy holds.
+    const { rows } = await db.pool.query<{ id: number }>(
+      `INSERT INTO raw.document (source_key, url, final_url, http_status, headers, content_type, charset, body_gzip, body_size, text,
+                                 sha256_bytes, sha256_canonical, etag, last_modified, published_at, role, format, normalized_at, fetched_at)
+       SELECT source_key, url, final_url, http_status, headers, content_type, charset, body_gzip, body_size, text,
+              sha256_bytes, $2, etag, last_modified, published_at, role, format, normalized_at, fetched_at + interval '1 minute'
+       FROM raw.document WHERE id = $1
+       RETURNING id::int`,
+      [archivedId, OLD_HASH],
+    );
+    const oldCopy = rows[0]!.id;
+    expect(await fetchPage(1)).toEqual(['unchanged']);
+    const { rows: log } = await db.pool.query<{ document_id: number }>('SELECT document_id::int FROM raw.fetch_log ORDER BY id DESC LIMIT 1');
+    expect(log[0]!.document_id).toBe(archivedId);
+    const docs = await documents();
+    expect(docs.map((d) => [d.id, d.sha256_canonical, d.canonical_version])).toEqual([
+      [archivedId, sha256(canonicalText(fixture)), CANONICAL_VERSION],
+      [oldCopy, OLD_HASH, 1],
+    ]);
+    expect(await normalizeJobs()).toBe(0);
+  });
+});
