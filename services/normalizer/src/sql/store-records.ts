@@ -49,6 +49,15 @@ interface PublicationRow extends Publication {
   parser_version: string;
 }
 
+type PublicationTuple = [number, string, string, string, string, number, string, string, string, number, string, string, string];
+type ObservationTuple = [number, string, string, string, string | null, number, string, string, string, string, number, string, string];
+
+/** Whether the document already has rows of its own in these tables (null: not looked up). */
+interface ExistingRows {
+  mentions: boolean | null;
+  rejects: boolean | null;
+}
+
 interface ObservationRow {
   id: number;
   key: string;
@@ -90,7 +99,7 @@ const KEY_JOIN = `JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5
  * or before) from all publications of that key, and make core.observation equal to them,
  * touching only rows that differ.
  */
-async function storeObservations(client: PoolClient, records: readonly ObservationRecord[], ctx: StoreContext, counts: StoreCounts): Promise<void> {
+async function storeObservations(client: PoolClient, records: readonly ObservationRecord[], ctx: StoreContext, counts: StoreCounts, existingRows: ExistingRows): Promise<void> {
   // One figure per key per document: a page that prints a figure twice keeps the first reading.
   const unique = new Map<string, ObservationRecord>();
   for (const record of records) if (!unique.has(keyOf(record))) unique.set(keyOf(record), record);
@@ -140,27 +149,36 @@ async function storeObservations(client: PoolClient, records: readonly Observati
     });
   }
 
-  const arrays = keyArrays(keys);
-  const publications = await client.query<PublicationRow & { published_at: Date; document_id: number }>({
-    name: 'nst-publications-of-keys',
-    text: `SELECT p.id, concat_ws('|', p.district, p.indicator, p.measure, p.accumulation, p.period) AS key, p.value::text AS value, p.raw_value,
-            p.unit, p.unit_mult, p.status, p.basis, p.published_at, p.document_id, p.url, p.locator, p.parser_version
-     FROM core.publication p ${KEY_JOIN}`,
-    values: arrays,
+  // Publications and vintages of the keys, and whether the document already has mentions or
+  // rejects, in one round trip (rows as JSON: one parse instead of one per row and column). Read
+  // after the key locks, so a concurrent store of the same document has committed or not begun.
+  // Not prepared (no `name`): a generic plan for a join with an array parameter knows nothing of
+  // its length and scans the whole table; a custom plan per call uses the key index.
+  const { rows: [state] } = await client.query<{ publications: unknown[][]; observations: unknown[][]; has_mentions: boolean; has_rejects: boolean }>({
+    text: `SELECT
+       (SELECT coalesce(json_agg(json_build_array(p.id, concat_ws('|', p.district, p.indicator, p.measure, p.accumulation, p.period), p.value::text, p.raw_value,
+               p.unit, p.unit_mult, p.status, p.basis, p.published_at, p.document_id, p.url, p.locator, p.parser_version)), '[]')
+        FROM core.publication p ${KEY_JOIN}) AS publications,
+       (SELECT coalesce(json_agg(json_build_array(o.id, concat_ws('|', o.district, o.indicator, o.measure, o.accumulation, o.period), o.value::text,
+               o.valid_from, o.valid_to, o.document_id, o.raw_value, o.status, o.basis, o.unit, o.unit_mult, o.locator, o.parser_version)), '[]')
+        FROM core.observation o ${KEY_JOIN}) AS observations,
+       EXISTS (SELECT 1 FROM core.target_mention WHERE document_id = $6) AS has_mentions,
+       EXISTS (SELECT 1 FROM core.reject WHERE document_id = $6) AS has_rejects`,
+    values: [...keyArrays(keys), ctx.documentId],
   });
-  const existing = await client.query<ObservationRow>({
-    name: 'nst-observations-of-keys',
-    text: `SELECT o.id, concat_ws('|', o.district, o.indicator, o.measure, o.accumulation, o.period) AS key, o.value::text AS value, o.valid_from,
-            o.valid_to, o.document_id, o.raw_value, o.status, o.basis, o.unit, o.unit_mult, o.locator, o.parser_version
-     FROM core.observation o ${KEY_JOIN}`,
-    values: arrays,
-  });
+  existingRows.mentions = state!.has_mentions;
+  existingRows.rejects = state!.has_rejects;
   const pubsByKey = new Map<string, PublicationRow[]>();
-  for (const row of publications.rows) {
-    const list = pubsByKey.get(row.key) ?? [];
-    list.push({ ...row, publishedAt: row.published_at, documentId: row.document_id });
-    pubsByKey.set(row.key, list);
+  for (const [id, key, value, raw_value, unit, unit_mult, status, basis, published_at, document_id, url, locator, parser_version] of state!.publications as PublicationTuple[]) {
+    const list = pubsByKey.get(key) ?? [];
+    list.push({ id, key, value, raw_value, unit, unit_mult, status, basis, publishedAt: new Date(published_at), documentId: document_id, url, locator, parser_version });
+    pubsByKey.set(key, list);
   }
+  const existing = {
+    rows: (state!.observations as ObservationTuple[]).map(([id, key, value, valid_from, valid_to, document_id, raw_value, status, basis, unit, unit_mult, locator, parser_version]): ObservationRow => ({
+      id, key, value, valid_from: new Date(valid_from), valid_to: valid_to === null ? null : new Date(valid_to), document_id, raw_value, status, basis, unit, unit_mult, locator, parser_version,
+    })),
+  };
   const rowsByKey = new Map<string, ObservationRow[]>();
   for (const row of existing.rows) rowsByKey.set(row.key, [...(rowsByKey.get(row.key) ?? []), row]);
 
@@ -205,8 +223,8 @@ async function storeObservations(client: PoolClient, records: readonly Observati
   for (const group of [closings, openings]) {
     if (group.length === 0) continue;
     const column = <T>(pick: (u: (typeof group)[number]) => T) => group.map(pick);
+    // Not prepared either: a join with an array parameter (see the reads above).
     await client.query({
-      name: 'nst-update-observations',
       text: `UPDATE core.observation o SET valid_to = v.valid_to, value = v.value, raw_value = v.raw_value, status = v.status, basis = v.basis, unit = v.unit,
                 unit_mult = v.unit_mult, locator = v.locator, parser_version = v.parser_version, url = v.url, recorded_at = now()
          FROM unnest($1::bigint[], $2::timestamptz[], $3::numeric[], $4::text[], $5::text[], $6::text[], $7::text[], $8::smallint[], $9::text[], $10::text[], $11::text[])
@@ -249,7 +267,8 @@ export interface DocumentRecords {
 
 export async function storeRecords(client: PoolClient, records: DocumentRecords, ctx: StoreContext): Promise<StoreCounts> {
   const counts: StoreCounts = { inserted: 0, revised: 0, unchanged: 0, removed: 0, news: 0, targetMentions: 0, rejects: 0 };
-  await storeObservations(client, records.observations, ctx, counts);
+  const existingRows: ExistingRows = { mentions: null, rejects: null };
+  await storeObservations(client, records.observations, ctx, counts, existingRows);
 
   for (const item of records.news) {
     await client.query(
@@ -272,8 +291,9 @@ export async function storeRecords(client: PoolClient, records: DocumentRecords,
   for (const mention of records.targetMentions) if (!mentions.has(mention.locator)) mentions.set(mention.locator, mention);
   counts.targetMentions = await syncDocumentRows(client, 'core.target_mention', ctx.documentId,
     ['scope', 'indicator', 'value', 'unit', 'unit_mult', 'target_year', 'raw_text', 'locator', 'parser_version'],
-    [...mentions.values()].map((m) => [m.scope, m.indicator ?? null, m.value ?? null, m.unit ?? null, m.unitMult ?? null, m.targetYear ?? null, m.rawText, m.locator, ctx.parserVersion]));
-  await replaceRejects(client, records.rejects, ctx);
+    [...mentions.values()].map((m) => [m.scope, m.indicator ?? null, m.value ?? null, m.unit ?? null, m.unitMult ?? null, m.targetYear ?? null, m.rawText, m.locator, ctx.parserVersion]),
+    existingRows.mentions);
+  await replaceRejects(client, records.rejects, ctx, existingRows.rejects);
   counts.rejects = records.rejects.length;
   // The stated publication time and the mark of the parser version, in one statement: a replay
   // leaves the row as it was.
@@ -293,9 +313,11 @@ export async function storeRecords(client: PoolClient, records: DocumentRecords,
  * `columns`): delete the rows no longer wanted, insert the missing ones, leave equal rows alone.
  * Returns the number of wanted rows.
  */
-async function syncDocumentRows(client: PoolClient, table: string, documentId: number, columns: readonly string[], wanted: ReadonlyArray<readonly unknown[]>): Promise<number> {
+async function syncDocumentRows(client: PoolClient, table: string, documentId: number, columns: readonly string[], wanted: ReadonlyArray<readonly unknown[]>,
+  hasRows: boolean | null = null): Promise<number> {
   const list = columns.join(', ');
-  const { rows } = await client.query(`SELECT id, json_build_array(${list})::text AS key FROM ${table} WHERE document_id = $1`, [documentId]);
+  // `hasRows` false: the caller saw none under the same locks, so there is nothing to compare with.
+  const { rows } = hasRows === false ? { rows: [] } : await client.query(`SELECT id, json_build_array(${list})::text AS key FROM ${table} WHERE document_id = $1`, [documentId]);
   const existing = new Map<string, number[]>();
   for (const row of rows) existing.set(row.key, [...(existing.get(row.key) ?? []), row.id]);
   let missing = wanted;
@@ -334,7 +356,8 @@ const COLUMN_TYPES: Record<string, string> = {
 };
 
 /** Make the rejects of a document equal `rejects` (also used when the whole document is unreadable). */
-export async function replaceRejects(client: PoolClient, rejects: readonly RejectRecord[], ctx: Pick<StoreContext, 'documentId' | 'sourceKey' | 'parserVersion'>): Promise<void> {
+export async function replaceRejects(client: PoolClient, rejects: readonly RejectRecord[], ctx: Pick<StoreContext, 'documentId' | 'sourceKey' | 'parserVersion'>,
+  hasRows: boolean | null = null): Promise<void> {
   await syncDocumentRows(client, 'core.reject', ctx.documentId, ['source_key', 'reason', 'detail', 'locator', 'raw', 'parser_version'],
-    rejects.map((r) => [ctx.sourceKey, r.reason, r.detail, r.locator, r.raw === undefined ? null : JSON.stringify(r.raw), ctx.parserVersion]));
+    rejects.map((r) => [ctx.sourceKey, r.reason, r.detail, r.locator, r.raw === undefined ? null : JSON.stringify(r.raw), ctx.parserVersion]), hasRows);
 }
