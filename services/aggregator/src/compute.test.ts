@@ -117,3 +117,48 @@ describe('growth above the city average', () => {
     expect(snapshot.status).toBe('insufficient_data');
   });
 });
+
+describe('what it remembers of the vintages it computed from', () => {
+  const g = (district: Vintage['district'], year: string, pct: string) => v(district, year, pct, { measure: 'yoy_pct', basis: 'comparable' });
+  const targets: TargetDef[] = [
+    gdp4000,
+    { ...gdp4000, key: 'bs-gdp', scope: 'baoshan', kind: 'tracked', value: null },
+    { ...gdp4000, key: 'ns-gdp-4000-wan', unitMult: 4, value: '40000000' },
+    { ...gdp4000, key: 'ns-gdp-growth-above-city', kind: 'growth_above_city', value: null, unit: 'pct' },
+    { ...gdp4000, key: 'ns-increment-share', kind: 'share_of_city_increment', value: '20', unit: 'pct' },
+  ];
+  // A history's instants see growing sets of the same objects.
+  const history = () => [
+    v('baoshan', '2021', '1725'), v('jinshan', '2021', '1182'), v('shanghai', '2021', '43214'),
+    g('baoshan', '2022', '2.0'), g('jinshan', '2022', '-1.0'), g('shanghai', '2022', '-0.2'),
+    v('baoshan', '2022', '1760'), v('jinshan', '2022', '11700000', { unitMult: 4 }), v('shanghai', '2022', '44652.8', { status: 'provisional' }),
+    v('baoshan', '2023-Q3', '1300'), v('jinshan', '2023-Q3', '880'), g('baoshan', '2023', '5.1'), g('jinshan', '2023', '4.2'), g('shanghai', '2023', '5.0'),
+    v('baoshan', '2023', '1850'), v('jinshan', '2023', '1240'), v('shanghai', '2023', '47218.66'),
+  ];
+  const fresh = (vintages: readonly Vintage[]) => vintages.map((x) => ({ ...x }));
+
+  it('computes from vintages it has seen exactly what it computes from fresh copies of them', () => {
+    const vintages = history();
+    for (let round = 0; round < 2; round += 1) {
+      for (const target of targets) {
+        for (let n = 0; n <= vintages.length; n += 1) {
+          expect(computeSnapshot(target, vintages.slice(0, n))).toEqual(computeSnapshot(target, fresh(vintages.slice(0, n))));
+        }
+      }
+    }
+    // Not vacuous: every kind reaches a figure.
+    for (const target of targets) expect(computeSnapshot(target, vintages).actualValue).not.toBeNull();
+  });
+
+  it('computes anew from a vintage changed in place: its figure, unit or status', () => {
+    const vintages = history();
+    for (const target of targets) computeSnapshot(target, vintages);
+    vintages[14]!.value = '1900'; // baoshan 2023
+    vintages[7]!.unitMult = 8; // jinshan 2022, now in 亿元
+    vintages[7]!.value = '1170';
+    vintages[15]!.status = 'estimated'; // jinshan 2023
+    vintages[11]!.value = '6.3'; // baoshan growth 2023
+    for (const target of targets) expect(computeSnapshot(target, vintages)).toEqual(computeSnapshot(target, fresh(vintages)));
+    expect(computeSnapshot(gdp4000, vintages)).toMatchObject({ actualValue: '3140', actualStatus: 'estimated' });
+  });
+});

@@ -62,12 +62,18 @@ export function inputDistricts(target: Pick<TargetDef, 'scope' | 'kind'>): Array
   return [target.scope];
 }
 
+/** The measures whose observations a target reads: published growth only for the growth comparison. */
+export function inputMeasures(target: Pick<TargetDef, 'kind'>): string[] {
+  return target.kind === 'growth_above_city' ? ['level', 'yoy_pct'] : ['level'];
+}
+
+/** Shared between instants (see {@link levelPoint}): never changed once made. */
 interface Point {
-  value: Decimal;
-  period: string;
-  accumulation: 'period' | 'ytd';
-  status: string;
-  ids: number[];
+  readonly value: Decimal;
+  readonly period: string;
+  readonly accumulation: 'period' | 'ytd';
+  readonly status: string;
+  readonly ids: readonly number[];
 }
 
 const STATUS_RANK: Record<string, number> = { final: 0, provisional: 1, estimated: 2, news: 3 };
@@ -76,14 +82,58 @@ const weakest = (a: string, b: string) => ((STATUS_RANK[a] ?? 9) >= (STATUS_RANK
 
 const fmt = (d: Decimal | null, places = 4): string | null => (d === null || !d.isFinite() ? null : d.toDecimalPlaces(places).toFixed());
 
+/**
+ * What computeSnapshot makes of a vintage (its figure parsed; as a level, its series key and its
+ * point in a target's unit), made once per vintage object: a history computes every instant from
+ * mostly the same vintages. Decimals and points are immutable, so sharing them is safe; an entry
+ * is used only while the vintage still holds what it was made from.
+ */
+interface Figure {
+  value: string;
+  decimal: Decimal;
+  level?: { id: number; period: string; accumulation: Vintage['accumulation']; status: string; exponent: number; key: string; point: Point };
+}
+const figures = new WeakMap<Vintage, Figure>();
+
+function figureOf(v: Vintage): Figure {
+  let figure = figures.get(v);
+  if (figure === undefined || figure.value !== v.value) {
+    figure = { value: v.value, decimal: new Decimal(v.value) };
+    figures.set(v, figure);
+  }
+  return figure;
+}
+
+const powersOfTen = new Map<number, Decimal>();
+const powerOfTen = (exponent: number): Decimal => {
+  let power = powersOfTen.get(exponent);
+  if (power === undefined) {
+    power = new Decimal(10).pow(exponent);
+    powersOfTen.set(exponent, power);
+  }
+  return power;
+};
+
+/** A level vintage as a point of its series, keyed `${period}|${accumulation}`, scaled to the target's unit. */
+function levelPoint(v: Vintage, unitMult: number): { key: string; point: Point } {
+  const figure = figureOf(v);
+  const exponent = v.unitMult - unitMult;
+  const level = figure.level;
+  if (level && level.exponent === exponent && level.id === v.id && level.period === v.period && level.accumulation === v.accumulation
+    && level.status === v.status) return level;
+  const point: Point = { value: figure.decimal.times(powerOfTen(exponent)), period: v.period, accumulation: v.accumulation, status: v.status, ids: [v.id] };
+  figure.level = { id: v.id, period: v.period, accumulation: v.accumulation, status: v.status, exponent, key: `${v.period}|${v.accumulation}`, point };
+  return figure.level;
+}
+
 /** Levels of one district (or the two combined), keyed `${period}|${accumulation}`, in the target's unit. */
 function levelSeries(vintages: readonly Vintage[], districts: ReadonlyArray<Vintage['district']>, target: TargetDef): Map<string, Point> {
   const byDistrict = new Map<string, Map<string, Point>>();
   for (const v of vintages) {
     if (v.measure !== 'level' || !districts.includes(v.district)) continue;
-    const scaled = new Decimal(v.value).times(new Decimal(10).pow(v.unitMult - target.unitMult));
+    const { key, point } = levelPoint(v, target.unitMult);
     const series = byDistrict.get(v.district) ?? new Map<string, Point>();
-    series.set(`${v.period}|${v.accumulation}`, { value: scaled, period: v.period, accumulation: v.accumulation, status: v.status, ids: [v.id] });
+    series.set(key, point);
     byDistrict.set(v.district, series);
   }
   if (districts.length === 1) return byDistrict.get(districts[0]!) ?? new Map();
@@ -94,12 +144,26 @@ function levelSeries(vintages: readonly Vintage[], districts: ReadonlyArray<Vint
   for (const [key, point] of first!) {
     const others = rest.map((series) => series.get(key));
     if (others.some((p) => p === undefined)) continue;
-    combined.set(key, others.reduce<Point>(
-      (sum, p) => ({ ...sum, value: sum.value.plus(p!.value), status: weakest(sum.status, p!.status), ids: [...sum.ids, ...p!.ids] }),
-      { ...point, ids: [...point.ids] },
-    ));
+    combined.set(key, others.reduce<Point>((sum, p) => sumOf(sum, p!), point));
   }
   return combined;
+}
+
+/** Sums already made, by the points summed: the instants of a history combine the same points. */
+const sums = new WeakMap<Point, WeakMap<Point, Point>>();
+
+function sumOf(a: Point, b: Point): Point {
+  let withA = sums.get(a);
+  if (withA === undefined) {
+    withA = new WeakMap();
+    sums.set(a, withA);
+  }
+  let sum = withA.get(b);
+  if (sum === undefined) {
+    sum = { ...a, value: a.value.plus(b.value), status: weakest(a.status, b.status), ids: [...a.ids, ...b.ids] };
+    withA.set(b, sum);
+  }
+  return sum;
 }
 
 /** The annual figure of `year`: the year itself, else a January–December year-to-date figure. */
@@ -107,12 +171,24 @@ function annual(series: Map<string, Point>, year: number): Point | undefined {
   return series.get(`${year}|period`) ?? series.get(`${year}-12|ytd`) ?? series.get(`${year}-Q4|ytd`) ?? series.get(`${year}-H2|ytd`);
 }
 
+/** Last day of a year-to-date period, by code: the few codes of a target's years, each validated once. */
+const ytdEnds = new Map<string, string>();
+function ytdEnd(period: string): string {
+  let end = ytdEnds.get(period);
+  if (end === undefined) {
+    end = periodRange(period, 'ytd').end;
+    if (ytdEnds.size >= 10_000) ytdEnds.clear();
+    ytdEnds.set(period, end);
+  }
+  return end;
+}
+
 /** The latest year-to-date figure of a year (by period end). */
 function latestYtd(series: Map<string, Point>, year: number): Point | undefined {
   let best: Point | undefined;
   for (const point of series.values()) {
     if (point.accumulation !== 'ytd' || periodYear(point.period) !== year) continue;
-    if (!best || periodRange(point.period, 'ytd').end > periodRange(best.period, 'ytd').end) best = point;
+    if (!best || ytdEnd(point.period) > ytdEnd(best.period)) best = point;
   }
   return best;
 }
@@ -122,8 +198,39 @@ function latestAnnualYear(series: Map<string, Point>, upTo: number, from: number
   return undefined;
 }
 
-const cagr = (from: Decimal, to: Decimal, years: number): Decimal | null =>
-  years > 0 && from.gt(0) && to.gt(0) ? to.div(from).pow(new Decimal(1).div(years)).minus(1).times(100) : null;
+/** Rates already computed, by their operands (immutable): the instants of a history share their annual figures. */
+const cagrs = new WeakMap<Decimal, WeakMap<Decimal, Map<number, Decimal | null>>>();
+
+function cagr(from: Decimal, to: Decimal, years: number): Decimal | null {
+  let withFrom = cagrs.get(from);
+  if (withFrom === undefined) {
+    withFrom = new WeakMap();
+    cagrs.set(from, withFrom);
+  }
+  let byYears = withFrom.get(to);
+  if (byYears === undefined) {
+    byYears = new Map();
+    withFrom.set(to, byYears);
+  }
+  let rate = byYears.get(years);
+  if (rate === undefined) {
+    rate = years > 0 && from.gt(0) && to.gt(0) ? to.div(from).pow(new Decimal(1).div(years)).minus(1).times(100) : null;
+    byYears.set(years, rate);
+  }
+  return rate;
+}
+
+/** Goals by their text: one Decimal per target value, so rates toward a goal are computed once. */
+const goals = new Map<string, Decimal>();
+function goalOf(value: string): Decimal {
+  let goal = goals.get(value);
+  if (goal === undefined) {
+    goal = new Decimal(value);
+    if (goals.size >= 1_000) goals.clear();
+    goals.set(value, goal);
+  }
+  return goal;
+}
 
 function empty(status: SnapshotStatus, detail: Record<string, unknown> = {}): SnapshotValues {
   return {
@@ -149,7 +256,7 @@ function computeLevel(target: TargetDef, vintages: readonly Vintage[]): Snapshot
     }
   }
   if (!actual) return empty(target.kind === 'tracked' ? 'tracked' : 'insufficient_data', { reason: 'no figure for the target scope' });
-  const goal = target.value === null ? null : new Decimal(target.value);
+  const goal = target.value === null ? null : goalOf(target.value);
   const realised = base && last && lastYear! > target.baseYear ? cagr(base.value, last.value, lastYear! - target.baseYear) : null;
   const yearsLeft = lastYear === undefined ? null : target.targetYear - lastYear;
   const required = goal && last && yearsLeft !== null && yearsLeft > 0 ? cagr(last.value, goal, yearsLeft) : null;
@@ -185,7 +292,7 @@ function growthByYear(vintages: readonly Vintage[], district: Vintage['district'
   for (const v of vintages) {
     if (v.district !== district || v.measure !== 'yoy_pct' || !/^\d{4}$/.test(v.period) || v.accumulation !== 'period') continue;
     if (v.basis === 'nominal') continue; // GDP growth goals are in comparable prices
-    out.set(Number(v.period), { pct: new Decimal(v.value), id: v.id });
+    out.set(Number(v.period), { pct: figureOf(v).decimal, id: v.id });
   }
   return out;
 }

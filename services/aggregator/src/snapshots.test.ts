@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { computeSnapshot } from './compute';
+import { computeSnapshot, inputMeasures } from './compute';
 import { planSnapshots, type PlannedSnapshot } from './snapshots';
 import type { TargetRow } from './sql/targets';
 import type { VintageWithValidity } from './sql/vintages';
@@ -8,9 +8,11 @@ import type { VintageWithValidity } from './sql/vintages';
 /**
  * The plain definition of the history: at every instant any vintage was published, compute from
  * every vintage valid then; merge equal neighbours. planSnapshots must give exactly this, however
- * much of the series outside the target's years it is given and whatever it computed before.
+ * much of the series outside the target's years and measures it is given and whatever it computed
+ * before. It computes from fresh copies, so nothing remembered about the given objects reaches it.
  */
-function referencePlan(target: TargetRow, vintages: readonly VintageWithValidity[]): PlannedSnapshot[] {
+function referencePlan(target: TargetRow, given: readonly VintageWithValidity[]): PlannedSnapshot[] {
+  const vintages = given.map((v) => ({ ...v }));
   const times = [...new Set(vintages.map((v) => v.validFrom.getTime()))].sort((a, b) => a - b);
   if (times.length === 0) times.push(target.issuedOn.getTime());
   const planned: PlannedSnapshot[] = [];
@@ -69,17 +71,20 @@ function series(seed: number): VintageWithValidity[] {
 }
 
 const inYears = (v: VintageWithValidity, t: TargetRow) => Number(v.period.slice(0, 4)) >= t.baseYear && Number(v.period.slice(0, 4)) <= t.targetYear;
+/** What loadVintages reads for a target: its years and measures, and the first vintage of the series. */
+const loaded = (all: readonly VintageWithValidity[], t: TargetRow) =>
+  all.filter((v) => (inYears(v, t) && inputMeasures(t).includes(v.measure)) || v === all[0]);
 
 describe('planSnapshots', () => {
   const targets = [target('level'), target('tracked', { scope: 'baoshan' }), target('growth_above_city', { value: null }), target('share_of_city_increment', { value: '20', indicator: 'industrial_output' })];
 
-  it.each(targets.map((t) => [t.kind, t] as const))('%s: the target years and the first vintage give the history of the whole series', (_kind, t) => {
+  it.each(targets.map((t) => [t.kind, t] as const))('%s: the target years and measures and the first vintage give the history of the whole series', (_kind, t) => {
     for (const seed of [1, 2, 3]) {
       const all = series(seed);
-      const firstVintage = all[0]!;
-      const windowed = all.filter((v) => inYears(v, t) || v === firstVintage);
-      expect(planSnapshots(t, windowed)).toEqual(referencePlan(t, all));
+      expect(planSnapshots(t, loaded(all, t))).toEqual(referencePlan(t, all));
       expect(planSnapshots(t, all)).toEqual(referencePlan(t, all));
+      // The years alone, every measure (what the loader read before it read only the target's).
+      expect(planSnapshots(t, all.filter((v) => inYears(v, t) || v === all[0]))).toEqual(referencePlan(t, all));
     }
     // Not a vacuous comparison: the history has several intervals with figures.
     const history = referencePlan(t, series(1));
@@ -103,6 +108,18 @@ describe('planSnapshots', () => {
     const fewer = all.filter((v) => !(v.period === '2023' && v.district === 'jinshan'));
     expect(planSnapshots(t, fewer)).toEqual(referencePlan(t, fewer));
     expect(planSnapshots(t, all)).toEqual(referencePlan(t, all));
+  });
+
+  it('recomputes a figure changed in place on the same object, for every kind', () => {
+    for (const t of targets) {
+      const all = series(11);
+      expect(planSnapshots(t, loaded(all, t))).toEqual(referencePlan(t, all));
+      // A re-parse may hand back the very objects it was given, changed: nothing stale may be reused.
+      for (const v of all) if (v.period.startsWith('2024') || v.period.startsWith('2021')) v.value = (Number(v.value) * 1.1).toFixed(2);
+      // A status alone (the figure unchanged) changes what a snapshot says too.
+      for (const v of all) if (v.period === '2023' && v.measure === 'level') v.status = 'estimated';
+      expect(planSnapshots(t, loaded(all, t))).toEqual(referencePlan(t, all));
+    }
   });
 
   it('starts at the plan release when nothing is known', () => {

@@ -8,8 +8,8 @@ import { withTransaction, type Pool } from '@nst/shared/db';
 import { parseJobData, type AggregateJob } from '@nst/shared/jobs';
 import type { Logger } from '@nst/shared/logger';
 import type { ServiceMetrics } from '@nst/shared/ops';
-import { inputDistricts } from '../compute';
-import { planSnapshots } from '../snapshots';
+import { inputDistricts, inputMeasures } from '../compute';
+import { inputYears, planSnapshots } from '../snapshots';
 import { findDependentTargets } from '../sql/targets';
 import { loadVintages } from '../sql/vintages';
 import { writeSnapshots, type WriteCounts } from '../sql/write-snapshots';
@@ -36,7 +36,12 @@ export async function aggregate(change: AggregateJob, deps: AggregateDeps): Prom
   for (const target of targets) {
     const counts = await withTransaction(deps.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 2022))', [`${target.release}|${target.key}`]);
-      const vintages = await loadVintages(client, target.indicator, inputDistricts(target));
+      const vintages = await loadVintages(client, {
+        indicator: target.indicator,
+        districts: inputDistricts(target),
+        measures: inputMeasures(target),
+        years: inputYears(target),
+      });
       return writeSnapshots(client, target, planSnapshots(target, vintages));
     });
     total.kept += counts.kept;

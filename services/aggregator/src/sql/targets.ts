@@ -9,13 +9,15 @@ export interface TargetRow extends TargetDef {
 
 /** Targets whose snapshot reads observations of (scope, indicator): only those are recomputed. */
 export async function findDependentTargets(pool: Pool | PoolClient, scope: Scope, indicator: string): Promise<TargetRow[]> {
-  const { rows } = await pool.query(
-    `SELECT t.release, t.key, t.scope, t.indicator, t.kind, t.value::text AS value, t.unit, t.unit_mult, t.base_year,
-            t.target_year, i.additive, r.issued_on
-     FROM agg.target t JOIN core.indicator i ON i.code = t.indicator JOIN agg.plan_release r ON r.key = t.release
-     WHERE t.indicator = $1 ORDER BY t.release, t.key`,
-    [indicator],
-  );
+  // Named: planned once per connection, not once per job.
+  const { rows } = await pool.query({
+    name: 'aggregator-find-dependent-targets',
+    text: `SELECT t.release, t.key, t.scope, t.indicator, t.kind, t.value::text AS value, t.unit, t.unit_mult, t.base_year,
+                  t.target_year, i.additive, r.issued_on
+           FROM agg.target t JOIN core.indicator i ON i.code = t.indicator JOIN agg.plan_release r ON r.key = t.release
+           WHERE t.indicator = $1 ORDER BY t.release, t.key`,
+    values: [indicator],
+  });
   return rows
     .map((row): TargetRow => ({
       release: row.release,
