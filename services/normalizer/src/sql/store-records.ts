@@ -49,8 +49,52 @@ interface PublicationRow extends Publication {
   parser_version: string;
 }
 
-type PublicationTuple = [number, string, string, string, string, number, string, string, string, number, string, string, string];
-type ObservationTuple = [number, string, string, string, string | null, number, string, string, string, string, number, string, string];
+/** A publication of this document as stored (compared with a new reading before writing it). */
+interface PublishedRow {
+  key: string;
+  value: string;
+  raw_value: string;
+  unit: string;
+  unit_mult: number;
+  status: string;
+  basis: string;
+  published_at: Date;
+  url: string;
+  locator: string;
+  parser_version: string;
+}
+
+/**
+ * Whether the stored publication already says what this reading says. Decimals are compared as
+ * printed: `1725.0` against a stored `1725.00` counts as a change, and the upsert then finds them
+ * equal (numeric comparison) and leaves the row alone; never the other way round.
+ */
+function samePublication(row: PublishedRow | undefined, r: ObservationRecord, ctx: StoreContext): boolean {
+  return row !== undefined && row.value === r.value && row.raw_value === r.rawValue && row.unit === r.unit && row.unit_mult === r.unitMult &&
+    row.status === r.status && row.basis === r.basis && row.published_at.getTime() === ctx.validFrom.getTime() && row.url === ctx.url &&
+    row.locator === r.locator && row.parser_version === ctx.parserVersion;
+}
+
+/** A row of the combined read: a publication ('p') or a stored vintage ('o') of a key. */
+interface StateRow {
+  kind: 'p' | 'o';
+  id: number;
+  key: string;
+  value: string;
+  raw_value: string;
+  unit: string;
+  unit_mult: number;
+  status: string;
+  basis: string;
+  t1: Date;
+  t2: Date | null;
+  document_id: number;
+  url: string;
+  locator: string;
+  parser_version: string;
+  has_mentions: boolean;
+  has_rejects: boolean;
+}
 
 /** Whether the document already has rows of its own in these tables (null: not looked up). */
 interface ExistingRows {
@@ -103,9 +147,14 @@ async function storeObservations(client: PoolClient, records: readonly Observati
   // One figure per key per document: a page that prints a figure twice keeps the first reading.
   const unique = new Map<string, ObservationRecord>();
   for (const record of records) if (!unique.has(keyOf(record))) unique.set(keyOf(record), record);
-  const before = await client.query<{ key: string }>({
-    name: 'nst-publication-keys-of-document',
-    text: `SELECT concat_ws('|', district, indicator, measure, accumulation, period) AS key FROM core.publication WHERE document_id = $1`,
+  // What this document published at its last store: its keys, and the rows to compare with (an
+  // unchanged figure is not written again; ON CONFLICT DO UPDATE locks, and so writes, every row
+  // it meets even when its WHERE then skips the update).
+  const before = await client.query<PublishedRow>({
+    name: 'nst-publications-of-document',
+    text: `SELECT concat_ws('|', district, indicator, measure, accumulation, period) AS key, value::text AS value, raw_value, unit, unit_mult, status, basis,
+                  published_at, url, locator, parser_version
+           FROM core.publication WHERE document_id = $1`,
     values: [ctx.documentId],
   });
   const keys = [...new Set([...unique.keys(), ...before.rows.map((r) => r.key)])].sort();
@@ -123,9 +172,10 @@ async function storeObservations(client: PoolClient, records: readonly Observati
       WHERE p.document_id = $1 AND (p.district, p.indicator, p.measure, p.accumulation, p.period) = (k.district, k.indicator, k.measure, k.accumulation, k.period)`,
       [ctx.documentId, ...keyArrays(gone)]);
   }
-  if (unique.size > 0) {
-    const records = [...unique.values()];
-    const column = <T>(pick: (r: ObservationRecord) => T) => records.map(pick);
+  const published = new Map(before.rows.map((row) => [row.key, row]));
+  const changed = [...unique.entries()].filter(([key, r]) => !samePublication(published.get(key), r, ctx)).map(([, r]) => r);
+  if (changed.length > 0) {
+    const column = <T>(pick: (r: ObservationRecord) => T) => changed.map(pick);
     // Parallel arrays through unnest: one statement text whatever the row count, so PostgreSQL
     // plans it once per connection (a VALUES list of n rows is a new statement for every n).
     await client.query({
@@ -150,37 +200,45 @@ async function storeObservations(client: PoolClient, records: readonly Observati
   }
 
   // Publications and vintages of the keys, and whether the document already has mentions or
-  // rejects, in one round trip (rows as JSON: one parse instead of one per row and column). Read
-  // after the key locks, so a concurrent store of the same document has committed or not begun.
-  // Not prepared (no `name`): a generic plan for a join with an array parameter knows nothing of
-  // its length and scans the whole table; a custom plan per call uses the key index.
-  const { rows: [state] } = await client.query<{ publications: unknown[][]; observations: unknown[][]; has_mentions: boolean; has_rejects: boolean }>({
-    text: `SELECT
-       (SELECT coalesce(json_agg(json_build_array(p.id, concat_ws('|', p.district, p.indicator, p.measure, p.accumulation, p.period), p.value::text, p.raw_value,
-               p.unit, p.unit_mult, p.status, p.basis, p.published_at, p.document_id, p.url, p.locator, p.parser_version)), '[]')
-        FROM core.publication p ${KEY_JOIN}) AS publications,
-       (SELECT coalesce(json_agg(json_build_array(o.id, concat_ws('|', o.district, o.indicator, o.measure, o.accumulation, o.period), o.value::text,
-               o.valid_from, o.valid_to, o.document_id, o.raw_value, o.status, o.basis, o.unit, o.unit_mult, o.locator, o.parser_version)), '[]')
-        FROM core.observation o ${KEY_JOIN}) AS observations,
-       EXISTS (SELECT 1 FROM core.target_mention WHERE document_id = $6) AS has_mentions,
-       EXISTS (SELECT 1 FROM core.reject WHERE document_id = $6) AS has_rejects`,
+  // rejects, in one round trip: one row layout for both kinds (t1/t2: published_at, or valid_from
+  // and valid_to). Read after the key locks, so a concurrent store of the same document has
+  // committed or not begun. Not prepared (no `name`): a generic plan for a join with an array
+  // parameter knows nothing of its length and scans the whole table; a custom plan uses the key index.
+  const { rows: stateRows } = await client.query<StateRow>({
+    text: `WITH flags AS MATERIALIZED (
+       SELECT EXISTS (SELECT 1 FROM core.target_mention WHERE document_id = $6) AS has_mentions,
+              EXISTS (SELECT 1 FROM core.reject WHERE document_id = $6) AS has_rejects)
+     SELECT 'p' AS kind, p.id, concat_ws('|', p.district, p.indicator, p.measure, p.accumulation, p.period) AS key, p.value::text AS value, p.raw_value,
+            p.unit, p.unit_mult, p.status, p.basis, p.published_at AS t1, NULL::timestamptz AS t2, p.document_id, p.url, p.locator, p.parser_version,
+            f.has_mentions, f.has_rejects
+     FROM core.publication p ${KEY_JOIN} CROSS JOIN flags f
+     UNION ALL
+     SELECT 'o', o.id, concat_ws('|', o.district, o.indicator, o.measure, o.accumulation, o.period), o.value::text, o.raw_value,
+            o.unit, o.unit_mult, o.status, o.basis, o.valid_from, o.valid_to, o.document_id, o.url, o.locator, o.parser_version,
+            f.has_mentions, f.has_rejects
+     FROM core.observation o ${KEY_JOIN} CROSS JOIN flags f`,
     values: [...keyArrays(keys), ctx.documentId],
   });
-  existingRows.mentions = state!.has_mentions;
-  existingRows.rejects = state!.has_rejects;
-  const pubsByKey = new Map<string, PublicationRow[]>();
-  for (const [id, key, value, raw_value, unit, unit_mult, status, basis, published_at, document_id, url, locator, parser_version] of state!.publications as PublicationTuple[]) {
-    const list = pubsByKey.get(key) ?? [];
-    list.push({ id, key, value, raw_value, unit, unit_mult, status, basis, publishedAt: new Date(published_at), documentId: document_id, url, locator, parser_version });
-    pubsByKey.set(key, list);
+  // No row at all (every key gone, none published elsewhere): the flags stay unknown (looked up later).
+  if (stateRows[0]) {
+    existingRows.mentions = stateRows[0].has_mentions;
+    existingRows.rejects = stateRows[0].has_rejects;
   }
-  const existing = {
-    rows: (state!.observations as ObservationTuple[]).map(([id, key, value, valid_from, valid_to, document_id, raw_value, status, basis, unit, unit_mult, locator, parser_version]): ObservationRow => ({
-      id, key, value, valid_from: new Date(valid_from), valid_to: valid_to === null ? null : new Date(valid_to), document_id, raw_value, status, basis, unit, unit_mult, locator, parser_version,
-    })),
-  };
+  const pubsByKey = new Map<string, PublicationRow[]>();
+  const existing: ObservationRow[] = [];
+  for (const r of stateRows) {
+    if (r.kind === 'p') {
+      const list = pubsByKey.get(r.key) ?? [];
+      list.push({ id: r.id, key: r.key, value: r.value, raw_value: r.raw_value, unit: r.unit, unit_mult: r.unit_mult, status: r.status, basis: r.basis,
+        publishedAt: r.t1, documentId: r.document_id, url: r.url, locator: r.locator, parser_version: r.parser_version });
+      pubsByKey.set(r.key, list);
+    } else {
+      existing.push({ id: r.id, key: r.key, value: r.value, valid_from: r.t1, valid_to: r.t2, document_id: r.document_id, raw_value: r.raw_value, status: r.status,
+        basis: r.basis, unit: r.unit, unit_mult: r.unit_mult, locator: r.locator, parser_version: r.parser_version });
+    }
+  }
   const rowsByKey = new Map<string, ObservationRow[]>();
-  for (const row of existing.rows) rowsByKey.set(row.key, [...(rowsByKey.get(row.key) ?? []), row]);
+  for (const row of existing) rowsByKey.set(row.key, [...(rowsByKey.get(row.key) ?? []), row]);
 
   const deletes: number[] = [];
   const updates: Array<{ id: number; row: ObservationRow; vintage: DerivedVintage<PublicationRow> }> = [];
