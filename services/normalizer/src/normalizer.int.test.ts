@@ -106,15 +106,22 @@ describe('normalizer', () => {
 
     it('normalizing the same document twice changes nothing', async () => {
       const before = await tableFingerprint();
-      const again = await normalizeDocument(original, deps);
+      const again = await normalizeDocument(original, deps, { firstRun: true });
       expect(again.counts).toMatchObject({ inserted: 0, revised: 0, removed: 0 });
+      expect(await tableFingerprint()).toBe(before);
+      // Nothing changed, so no aggregate is due; unless the caller cannot tell whether an earlier
+      // run died after storing and before handing its changes over.
+      expect(again.aggregateJobs).toBe(0);
+      expect((await normalizeDocument(original, deps)).aggregateJobs).toBeGreaterThan(0);
       expect(await tableFingerprint()).toBe(before);
     });
 
     it('a revised figure makes exactly one new vintage, and the as-of query before it returns the old value', async () => {
       const countBefore = Number((await db.pool.query('SELECT count(*) FROM core.observation')).rows[0].count);
-      const result = await normalizeDocument(revised, deps);
+      const result = await normalizeDocument(revised, deps, { firstRun: true });
       expect(result.counts).toMatchObject({ inserted: 0, revised: 1 });
+      // Only the revised figure's (district, indicator) is handed to the aggregator.
+      expect(result.aggregateJobs).toBe(1);
       expect(Number((await db.pool.query('SELECT count(*) FROM core.observation')).rows[0].count)).toBe(countBefore + 1);
 
       const history = await db.pool.query(

@@ -45,10 +45,22 @@ export interface NormalizeResult {
 
 export async function handleNormalizeJob(job: Job, deps: NormalizeDeps): Promise<NormalizeResult> {
   const { documentId } = parseJobData('normalize-document', job.data);
-  return normalizeDocument(documentId, deps);
+  // Started before (failed, or stalled when its worker died): an earlier run may have committed
+  // and died before handing its changes over, so this one hands over every key it touches.
+  return normalizeDocument(documentId, deps, { firstRun: job.attemptsStarted <= 1 });
 }
 
-export async function normalizeDocument(documentId: number, deps: NormalizeDeps): Promise<NormalizeResult> {
+/** Options for {@link normalizeDocument}. */
+export interface NormalizeOptions {
+  /**
+   * Nothing has stored this document before in this job: only keys whose vintages this run changes
+   * get an aggregate job. Default false (every key the document touches gets one), for callers that
+   * cannot tell, such as a rerun of `nst reprocess --inline` after a crash.
+   */
+  firstRun?: boolean;
+}
+
+export async function normalizeDocument(documentId: number, deps: NormalizeDeps, options: NormalizeOptions = {}): Promise<NormalizeResult> {
   const doc = await loadDocument(deps.pool, documentId);
   const ctx = { documentId, sourceKey: doc.sourceKey, url: doc.url, parserVersion: PARSER_VERSION };
   if (doc.role === 'list') {
@@ -85,7 +97,7 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps)
   const publishedAt = stated && !Number.isNaN(stated.getTime()) ? stated : null;
   const validFrom = publishedAt ?? doc.publishedAt ?? doc.fetchedAt;
 
-  const counts = await withTransaction(deps.pool, (client) =>
+  const { counts, changedKeys } = await withTransaction(deps.pool, (client) =>
     storeRecords(client, { observations, news, targetMentions, rejects }, { ...ctx, validFrom, publishedAt }),
   );
 
@@ -94,8 +106,14 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps)
   deps.metrics?.observationsWritten.inc({ change: 'removed' }, counts.removed);
   for (const reject of rejects) deps.metrics?.rejects.inc({ reason: reject.reason });
 
-  // One aggregate job per (district, indicator); the aggregator coalesces bursts (deduplication).
-  const affected = new Set(observations.map((o) => `${o.district}|${o.indicator}`));
+  // One aggregate job per (district, indicator) whose vintages changed: snapshots read nothing
+  // else, so a re-normalized document that changed nothing (a reprocess) wakes no aggregator. The
+  // aggregator coalesces bursts (deduplication).
+  const affected = new Set(
+    options.firstRun
+      ? [...changedKeys].map((key) => key.split('|', 2).join('|'))
+      : observations.map((o) => `${o.district}|${o.indicator}`),
+  );
   const jobs = [...affected].map((key) => {
     const [scope, indicator] = key.split('|') as ['baoshan' | 'jinshan' | 'shanghai', string];
     const data = parseJobData('aggregate-indicator', { scope, indicator });

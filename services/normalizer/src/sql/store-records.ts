@@ -143,7 +143,8 @@ const KEY_JOIN = `JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5
  * or before) from all publications of that key, and make core.observation equal to them,
  * touching only rows that differ.
  */
-async function storeObservations(client: PoolClient, records: readonly ObservationRecord[], ctx: StoreContext, counts: StoreCounts, existingRows: ExistingRows): Promise<void> {
+async function storeObservations(client: PoolClient, records: readonly ObservationRecord[], ctx: StoreContext, counts: StoreCounts, existingRows: ExistingRows,
+  changedKeys: Set<string>): Promise<void> {
   // One figure per key per document: a page that prints a figure twice keeps the first reading.
   const unique = new Map<string, ObservationRecord>();
   for (const record of records) if (!unique.has(keyOf(record))) unique.set(keyOf(record), record);
@@ -244,6 +245,7 @@ async function storeObservations(client: PoolClient, records: readonly Observati
   const updates: Array<{ id: number; row: ObservationRow; vintage: DerivedVintage<PublicationRow> }> = [];
   const inserts: Array<DerivedVintage<PublicationRow>> = [];
   for (const key of keys) {
+    const updatesBefore = updates.length;
     const current = rowsByKey.get(key) ?? [];
     const wanted = deriveVintages(pubsByKey.get(key) ?? []);
     const byIdentity = new Map(current.map((row) => [`${row.valid_from.getTime()}|${row.document_id}`, row]));
@@ -269,6 +271,7 @@ async function storeObservations(client: PoolClient, records: readonly Observati
     }
     for (const row of byIdentity.values()) deletes.push(row.id);
     counts.removed += byIdentity.size;
+    if (added > 0 || byIdentity.size > 0 || updates.length > updatesBefore) changedKeys.add(key);
     if (current.length === 0) counts.inserted += added;
     else counts.revised += added;
   }
@@ -323,10 +326,18 @@ export interface DocumentRecords {
   rejects: RejectRecord[];
 }
 
-export async function storeRecords(client: PoolClient, records: DocumentRecords, ctx: StoreContext): Promise<StoreCounts> {
+/** What storing a document did: the counts, and the figure keys whose vintages changed. */
+export interface StoreOutcome {
+  counts: StoreCounts;
+  /** `district|indicator|measure|accumulation|period` of every key with a vintage inserted, updated or deleted. */
+  changedKeys: ReadonlySet<string>;
+}
+
+export async function storeRecords(client: PoolClient, records: DocumentRecords, ctx: StoreContext): Promise<StoreOutcome> {
   const counts: StoreCounts = { inserted: 0, revised: 0, unchanged: 0, removed: 0, news: 0, targetMentions: 0, rejects: 0 };
   const existingRows: ExistingRows = { mentions: null, rejects: null };
-  await storeObservations(client, records.observations, ctx, counts, existingRows);
+  const changedKeys = new Set<string>();
+  await storeObservations(client, records.observations, ctx, counts, existingRows, changedKeys);
 
   for (const item of records.news) {
     await client.query(
@@ -363,7 +374,7 @@ export async function storeRecords(client: PoolClient, records: DocumentRecords,
      WHERE id = $1 AND (normalized_at IS NULL OR parser_version IS DISTINCT FROM $2 OR published_at IS DISTINCT FROM coalesce($3, published_at))`,
     [ctx.documentId, ctx.parserVersion, ctx.publishedAt ?? null],
   );
-  return counts;
+  return { counts, changedKeys };
 }
 
 /**
