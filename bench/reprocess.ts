@@ -2,17 +2,19 @@
  * Measure 3, `reprocess`: `nst reprocess` (the real CLI, as a process) of everything the pipeline
  * measure archived, handed to the running normalizer service; documents per second from starting
  * the command until every queue is drained again (normalize and the aggregates it triggers).
+ * `full`: `nst reprocess --full`, every document stored again whatever its records digest says
+ * (the cost of a reprocess after a parser change, when every digest differs).
  */
 import { spawn } from 'node:child_process';
 import { cpuDelta, note, report, ROOT, round, sampleCpu, waitForDrain } from './harness';
 import type { PipelineRun } from './pipeline';
 
-export async function measureReprocess(run: PipelineRun, options: { timeoutMs: number; parseCeiling?: number; redisUrl: string }): Promise<void> {
+export async function measureReprocess(run: PipelineRun, options: { timeoutMs: number; parseCeiling?: number; redisUrl: string; full?: boolean }): Promise<void> {
   const { rows } = await run.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM raw.document WHERE role = 'document'");
   const documents = rows[0]!.n;
   const cpuBefore = sampleCpu(run.services);
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', 'reprocess'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', 'reprocess', ...(options.full ? ['--full'] : [])], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATABASE_URL: run.db.url, REDIS_URL: options.redisUrl, NST_QUEUE_PREFIX: run.redis.prefix },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -23,13 +25,14 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`nst reprocess exited with ${code}: ${output.slice(-2000)}`);
   const enqueuedAt = performance.now();
-  const drained = await waitForDrain(run.redis.queues, { timeoutMs: options.timeoutMs, label: `reprocess n=${run.n}` });
+  const drained = await waitForDrain(run.redis.queues, { timeoutMs: options.timeoutMs, label: `reprocess${options.full ? ' --full' : ''} n=${run.n}` });
   const seconds = (drained - started) / 1000;
   const cpuSeconds = cpuDelta(cpuBefore, sampleCpu(run.services));
   note(`reprocess: ${output.trim().split('\n').at(-1)} (enqueued in ${round((enqueuedAt - started) / 1000, 2)} s)`);
   const documentsPerSecond = round(documents / seconds);
   report({
     measure: 'reprocess',
+    mode: options.full ? 'full' : 'digest',
     n: run.n,
     documents,
     seconds: round(seconds, 2),

@@ -118,6 +118,9 @@ describe('the offline pipeline end to end', () => {
     expect(await checksums()).toEqual(before);
     await nst('reprocess', '--inline');
     expect(await checksums()).toEqual(before);
+    // --full stores every document again instead of trusting the stored digests: still no change.
+    await nst('reprocess', '--inline', '--full');
+    expect(await checksums()).toEqual(before);
   });
 
   describe('a revised input', () => {

@@ -35,6 +35,11 @@ export const NormalizeJob = z.object({
   documentId: z.number().int().positive(),
   /** Set by `nst reprocess`; informational (the normalizer always runs its current parsers). */
   reason: z.enum(['archived', 'reprocess', 'replay']).optional(),
+  /**
+   * Store every record even when the parse gives exactly what was last stored (`nst reprocess
+   * --full`): after a change of the storage code, or rows edited by hand. Default false.
+   */
+  full: z.boolean().optional(),
 });
 export type NormalizeJob = z.infer<typeof NormalizeJob>;
 

@@ -106,13 +106,30 @@ describe('normalizer', () => {
 
     it('normalizing the same document twice changes nothing', async () => {
       const before = await tableFingerprint();
+      // The reading's digest equals the stored one: nothing is written, no aggregate is due.
       const again = await normalizeDocument(original, deps, { firstRun: true });
-      expect(again.counts).toMatchObject({ inserted: 0, revised: 0, removed: 0 });
+      expect(again).toMatchObject({ skipped: 'unchanged', aggregateJobs: 0 });
       expect(await tableFingerprint()).toBe(before);
-      // Nothing changed, so no aggregate is due; unless the caller cannot tell whether an earlier
-      // run died after storing and before handing its changes over.
-      expect(again.aggregateJobs).toBe(0);
+      // Stored in full, it changes nothing either, and hands nothing over.
+      const full = await normalizeDocument(original, deps, { firstRun: true, full: true });
+      expect(full.counts).toMatchObject({ inserted: 0, revised: 0, removed: 0 });
+      expect(full.aggregateJobs).toBe(0);
+      expect(await tableFingerprint()).toBe(before);
+      // A run that cannot tell whether an earlier one died after storing and before handing its
+      // keys over hands them all over.
       expect((await normalizeDocument(original, deps)).aggregateJobs).toBeGreaterThan(0);
+      expect((await normalizeDocument(original, deps, { full: true })).aggregateJobs).toBeGreaterThan(0);
+      expect(await tableFingerprint()).toBe(before);
+    });
+
+    it('a full store repairs rows the digest cannot see were changed by hand', async () => {
+      const before = await tableFingerprint();
+      await db.pool.query(`DELETE FROM core.observation WHERE document_id = $1 AND indicator = 'gdp' AND period = '2024' AND measure = 'level'`, [original]);
+      expect(await normalizeDocument(original, deps, { firstRun: true })).toMatchObject({ skipped: 'unchanged' });
+      expect(await tableFingerprint()).not.toBe(before);
+      const repaired = await normalizeDocument(original, deps, { firstRun: true, full: true });
+      expect(repaired.counts?.inserted).toBe(1);
+      expect(repaired.aggregateJobs).toBe(1);
       expect(await tableFingerprint()).toBe(before);
     });
 

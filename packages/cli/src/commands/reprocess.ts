@@ -11,7 +11,8 @@ export const registerReprocess: Register = (program, context) => {
     .option('--since <date>', 'only documents fetched at or after this date')
     .option('--parser-version <version>', 'only documents last normalized by this parser version')
     .option('--inline', 'normalize and aggregate in this process instead of the services, and wait')
-    .action(async (options: { source?: string; since?: string; parserVersion?: string; inline?: boolean }) => {
+    .option('--full', 'store every record again, even where the parse gives exactly what was stored (after a storage change)')
+    .action(async (options: { source?: string; since?: string; parserVersion?: string; inline?: boolean; full?: boolean }) => {
       const since = options.since ? new Date(options.since) : undefined;
       if (since && Number.isNaN(since.getTime())) throw new NstError('usage', `--since must be a date (got "${options.since}")`);
       const ctx = context();
@@ -29,7 +30,7 @@ export const registerReprocess: Register = (program, context) => {
       try {
         for (const row of rows) {
           // A fresh id per run: the archive's own normalize job (doc|id) is kept as history.
-          await enqueue(queues, 'normalize-document', { documentId: row.id, reason: 'reprocess' }, { jobId: jobId('reprocess', row.id, batch) });
+          await enqueue(queues, 'normalize-document', { documentId: row.id, reason: 'reprocess', ...(options.full ? { full: true } : {}) }, { jobId: jobId('reprocess', row.id, batch) });
         }
         console.error(`reprocess: ${rows.length} documents enqueued`);
         if (pipeline) await waitForDrain(ctx, { label: 'reprocess' });

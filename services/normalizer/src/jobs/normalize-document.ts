@@ -16,7 +16,7 @@ import type { IndicatorCatalog } from '../indicators';
 import { parseDocument } from '../parsers/index';
 import { PARSER_VERSION, RejectReason, type NewsItemRecord, type ObservationRecord, type RejectRecord, type TargetMentionRecord } from '../records';
 import { loadDocument } from '../sql/load-document';
-import { replaceRejects, storeRecords, type StoreCounts } from '../sql/store-records';
+import { recordsDigest, replaceRejects, storeRecords, type StoreCounts } from '../sql/store-records';
 
 /**
  * How long an aggregate job waits before it runs. A backfill normalizes dozens of documents a
@@ -38,16 +38,16 @@ export interface NormalizeDeps {
 
 export interface NormalizeResult {
   documentId: number;
-  skipped?: 'list_page';
+  skipped?: 'list_page' | 'unchanged';
   counts?: StoreCounts;
   aggregateJobs: number;
 }
 
 export async function handleNormalizeJob(job: Job, deps: NormalizeDeps): Promise<NormalizeResult> {
-  const { documentId } = parseJobData('normalize-document', job.data);
   // Started before (failed, or stalled when its worker died): an earlier run may have committed
   // and died before handing its changes over, so this one hands over every key it touches.
-  return normalizeDocument(documentId, deps, { firstRun: job.attemptsStarted <= 1 });
+  const { documentId, full } = parseJobData('normalize-document', job.data);
+  return normalizeDocument(documentId, deps, { firstRun: job.attemptsStarted <= 1, full: full === true });
 }
 
 /** Options for {@link normalizeDocument}. */
@@ -58,6 +58,8 @@ export interface NormalizeOptions {
    * cannot tell, such as a rerun of `nst reprocess --inline` after a crash.
    */
   firstRun?: boolean;
+  /** Store every record even when the reading's digest equals the stored one. Default false. */
+  full?: boolean;
 }
 
 export async function normalizeDocument(documentId: number, deps: NormalizeDeps, options: NormalizeOptions = {}): Promise<NormalizeResult> {
@@ -76,9 +78,11 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
     const typed = error instanceof NonRetryableError ? error : new NonRetryableError('unreadable_document', (error as Error).message, { cause: error });
     const parsedReason = RejectReason.safeParse(typed.code);
     const reason = parsedReason.success ? parsedReason.data : 'unreadable_document';
-    await withTransaction(deps.pool, (client) =>
-      replaceRejects(client, [{ kind: 'reject', reason, detail: typed.message, locator: 'document' }], ctx),
-    );
+    await withTransaction(deps.pool, async (client) => {
+      await replaceRejects(client, [{ kind: 'reject', reason, detail: typed.message, locator: 'document' }], ctx);
+      // The rows no longer say what a reading gave: the next readable parse stores in full.
+      await client.query('UPDATE raw.document SET records_digest = NULL WHERE id = $1 AND records_digest IS NOT NULL', [documentId]);
+    });
     deps.metrics?.rejects.inc({ reason });
     throw typed;
   }
@@ -97,8 +101,17 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
   const publishedAt = stated && !Number.isNaN(stated.getTime()) ? stated : null;
   const validFrom = publishedAt ?? doc.publishedAt ?? doc.fetchedAt;
 
+  const records = { observations, news, targetMentions, rejects };
+  const digest = recordsDigest(records, { ...ctx, validFrom, publishedAt });
+  if (digest === doc.recordsDigest && !options.full) {
+    // Exactly what was stored (a reprocess without a parser change): storing would change nothing.
+    // A run started before may have stored and died before handing its keys over: hand them now.
+    const handed = options.firstRun ? 0 : await enqueueAggregates(deps, observations.map((o) => `${o.district}|${o.indicator}`));
+    deps.logger.debug({ documentId, aggregateJobs: handed }, 'unchanged since last stored');
+    return { documentId, skipped: 'unchanged', aggregateJobs: handed };
+  }
   const { counts, changedKeys } = await withTransaction(deps.pool, (client) =>
-    storeRecords(client, { observations, news, targetMentions, rejects }, { ...ctx, validFrom, publishedAt }),
+    storeRecords(client, records, { ...ctx, validFrom, publishedAt, recordsDigest: digest }),
   );
 
   deps.metrics?.observationsWritten.inc({ change: 'inserted' }, counts.inserted);
@@ -107,21 +120,27 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
   for (const reject of rejects) deps.metrics?.rejects.inc({ reason: reject.reason });
 
   // One aggregate job per (district, indicator) whose vintages changed: snapshots read nothing
-  // else, so a re-normalized document that changed nothing (a reprocess) wakes no aggregator. The
-  // aggregator coalesces bursts (deduplication).
-  const affected = new Set(
-    options.firstRun
-      ? [...changedKeys].map((key) => key.split('|', 2).join('|'))
-      : observations.map((o) => `${o.district}|${o.indicator}`),
+  // else, so a re-normalized document that changed nothing wakes no aggregator.
+  const handed = await enqueueAggregates(
+    deps,
+    options.firstRun ? [...changedKeys].map((key) => key.split('|', 2).join('|')) : observations.map((o) => `${o.district}|${o.indicator}`),
   );
+  deps.logger.debug({ documentId, ...counts, aggregateJobs: handed }, 'normalized');
+  return { documentId, counts, aggregateJobs: handed };
+}
+
+/**
+ * One aggregate job per distinct `district|indicator`, in one round trip; the aggregator coalesces
+ * bursts (deduplication). Returns how many keys were handed over.
+ */
+async function enqueueAggregates(deps: NormalizeDeps, keys: readonly string[]): Promise<number> {
+  const affected = new Set(keys);
   const jobs = [...affected].map((key) => {
     const [scope, indicator] = key.split('|') as ['baoshan' | 'jinshan' | 'shanghai', string];
     const data = parseJobData('aggregate-indicator', { scope, indicator });
     // Debounced: the job waits AGGREGATE_DEBOUNCE_MS, and every change of the key meanwhile joins it.
     return { name: 'aggregate-indicator', data, opts: { delay: AGGREGATE_DEBOUNCE_MS, deduplication: { id: `agg_${scope}_${indicator}`, keepLastIfActive: true } } };
   });
-  // One round trip for all of them (a stats table touches a dozen indicators).
   if (jobs.length > 0) await deps.queues.aggregate.addBulk(jobs);
-  deps.logger.debug({ documentId, ...counts, aggregateJobs: affected.size }, 'normalized');
-  return { documentId, counts, aggregateJobs: affected.size };
+  return affected.size;
 }

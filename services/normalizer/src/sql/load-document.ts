@@ -11,13 +11,15 @@ export interface ArchivedDocument {
   role: 'list' | 'document';
   fetchedAt: Date;
   publishedAt: Date | null;
+  /** Digest of the records last stored from this document (null: never stored with one). */
+  recordsDigest: string | null;
   input: ParseInput;
 }
 
 /** Read one archived document and what the parsers need from its source: no network, ever. */
 export async function loadDocument(pool: Pool, documentId: number): Promise<ArchivedDocument> {
   const { rows } = await pool.query(
-    `SELECT d.id, d.source_key, d.url, d.role, d.format, d.content_type, d.body_gzip, d.text, d.fetched_at, d.published_at,
+    `SELECT d.id, d.source_key, d.url, d.role, d.format, d.content_type, d.body_gzip, d.text, d.fetched_at, d.published_at, d.records_digest,
             s.district, s.lang
      FROM raw.document d JOIN raw.source s ON s.key = d.source_key WHERE d.id = $1`,
     [documentId],
@@ -37,6 +39,7 @@ export async function loadDocument(pool: Pool, documentId: number): Promise<Arch
     role: row.role,
     fetchedAt: row.fetched_at,
     publishedAt: row.published_at,
+    recordsDigest: row.records_digest,
     input: {
       bytes,
       text: row.text ?? undefined,

@@ -6,6 +6,7 @@
  * opens one, and records a document no longer yields (after a parser fix) disappear with the
  * vintages they opened.
  */
+import { createHash } from 'node:crypto';
 import type { PoolClient } from '@nst/shared/db';
 import { periodRange } from '@nst/shared/domain';
 import type { NewsItemRecord, ObservationRecord, RejectRecord, TargetMentionRecord } from '../records';
@@ -20,6 +21,8 @@ export interface StoreContext {
   parserVersion: string;
   /** The publication time the page states, recorded on the document (absent: left as it is). */
   publishedAt?: Date | null;
+  /** Digest of what is stored (see recordsDigest), recorded on the document with the rows. */
+  recordsDigest?: string | null;
 }
 
 export interface StoreCounts {
@@ -326,6 +329,24 @@ export interface DocumentRecords {
   rejects: RejectRecord[];
 }
 
+/**
+ * Bump when storing or the derivation of vintages changes what a document's records become in the
+ * database: the digest then differs, and the next reprocess stores every document again.
+ */
+export const STORE_VERSION = 1;
+
+/**
+ * The digest of a document's reading: its records in the parser's order, when they take effect and
+ * the parser and storage versions. Equal to the digest stored with the rows, storing would change
+ * nothing: the document's own rows are what it says, and the vintages of its keys were derived
+ * with them by the last store that touched each key (every store re-derives the keys it touches).
+ */
+export function recordsDigest(records: DocumentRecords, ctx: Pick<StoreContext, 'validFrom' | 'publishedAt' | 'parserVersion' | 'url'>): string {
+  return createHash('sha256')
+    .update(JSON.stringify([STORE_VERSION, ctx.parserVersion, ctx.url, ctx.validFrom.toISOString(), ctx.publishedAt?.toISOString() ?? null, records]))
+    .digest('hex');
+}
+
 /** What storing a document did: the counts, and the figure keys whose vintages changed. */
 export interface StoreOutcome {
   counts: StoreCounts;
@@ -370,9 +391,10 @@ export async function storeRecords(client: PoolClient, records: DocumentRecords,
     `UPDATE raw.document
      SET published_at = coalesce($3, published_at),
          normalized_at = CASE WHEN normalized_at IS NULL OR parser_version IS DISTINCT FROM $2 THEN now() ELSE normalized_at END,
-         parser_version = $2
-     WHERE id = $1 AND (normalized_at IS NULL OR parser_version IS DISTINCT FROM $2 OR published_at IS DISTINCT FROM coalesce($3, published_at))`,
-    [ctx.documentId, ctx.parserVersion, ctx.publishedAt ?? null],
+         parser_version = $2, records_digest = $4
+     WHERE id = $1 AND (normalized_at IS NULL OR parser_version IS DISTINCT FROM $2 OR published_at IS DISTINCT FROM coalesce($3, published_at)
+                        OR records_digest IS DISTINCT FROM $4)`,
+    [ctx.documentId, ctx.parserVersion, ctx.publishedAt ?? null, ctx.recordsDigest ?? null],
   );
   return { counts, changedKeys };
 }
