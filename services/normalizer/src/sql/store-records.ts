@@ -79,22 +79,14 @@ function samePublication(row: PublishedRow | undefined, r: ObservationRecord, ct
 }
 
 /** A row of the combined read: a publication ('p') or a stored vintage ('o') of a key. */
-interface StateRow {
+interface StateRow extends Omit<PublishedRow, 'published_at'> {
   kind: 'p' | 'o';
   id: number;
-  key: string;
-  value: string;
-  raw_value: string;
-  unit: string;
-  unit_mult: number;
-  status: string;
-  basis: string;
+  /** published_at of a publication, valid_from of a vintage. */
   t1: Date;
+  /** valid_to of a vintage. */
   t2: Date | null;
   document_id: number;
-  url: string;
-  locator: string;
-  parser_version: string;
   has_mentions: boolean;
   has_rejects: boolean;
 }
