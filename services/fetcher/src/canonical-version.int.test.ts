@@ -3,21 +3,14 @@
  * under an older version is re-hashed from its stored text when its URL is fetched again. Against
  * the offline publisher, real Redis and real PostgreSQL.
  */
-import type { Worker } from 'bullmq';
 import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { closeQueues, createQueues, enqueue, jobId, type Queues } from '@nst/shared/jobs';
-import { createLogger } from '@nst/shared/logger';
-import { createRedis } from '@nst/shared/redis';
-import { createTestDatabase, createTestRedis, waitForQueuesIdle, type TestDatabase, type TestRedis } from '@nst/shared/testing';
-import type { Redis } from 'ioredis';
+import { enqueue, jobId, type Queues } from '@nst/shared/jobs';
+import { waitForQueuesIdle, type TestDatabase } from '@nst/shared/testing';
 import { CANONICAL_VERSION, canonicalText, sha256 } from './canonical';
-import { createFetchDeps } from './deps';
-import { FIXTURES_DIR, startPublisher, type Publisher } from './publisher/server';
-import { loadSources } from './sql/sources';
-import { createFetchWorker, fetchJobOptions } from './worker';
-
-const logger = createLogger({ service: 'canonical-version-test', level: 'silent' });
+import { FIXTURES_DIR, type Publisher } from './publisher/server';
+import { startFetcherHarness, type FetcherHarness } from './testing';
+import { fetchJobOptions } from './worker';
 
 /** A js-news article whose view count (`<b id="views">2139</b>`) changes on every visit. */
 const PATH = 'www.jinshan.gov.cn/jsyw/20250211/6661cdef-f493-4c6b-a3b4-dfe6c96e3d80.html';
@@ -35,53 +28,20 @@ interface DocumentRow {
 
 describe('archived copies of an older canonical version', () => {
   let db: TestDatabase;
-  let redis: TestRedis;
   let publisher: Publisher;
-  let connection: Redis;
-  let workerConnection: Redis;
+  let harness: FetcherHarness;
   let queues: Queues;
-  let worker: Worker;
   let fixture: string;
   let run = 0;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    redis = await createTestRedis();
-    publisher = await startPublisher();
-    await db.pool.query(`UPDATE raw.source SET politeness = politeness || '{"minDelayMs": 0, "timeoutMs": 3000}'::jsonb`);
-    connection = createRedis(redis.url, { role: 'worker', name: redis.prefix });
-    workerConnection = createRedis(redis.url, { role: 'worker', name: redis.prefix });
-    queues = createQueues({ connection, prefix: redis.prefix });
-    const deps = createFetchDeps({
-      env: {
-        NST_OFFLINE: true,
-        NST_PUBLISHER_URL: publisher.url,
-        NST_QUEUE_PREFIX: redis.prefix,
-        FETCH_USER_AGENT: 'nst-test/1.0 (+canonical-version.int.test)',
-        FETCH_CONNECT_TIMEOUT_MS: 2000,
-        FETCH_MAX_REDIRECTS: 5,
-        ROBOTS_CACHE_SECONDS: 60,
-        FETCH_ATTEMPTS: 2,
-        FETCH_BACKOFF_MS: 20,
-      },
-      pool: db.pool,
-      queues,
-      redis: connection,
-      logger,
-      sources: await loadSources(db.pool),
-    });
-    worker = createFetchWorker(deps, { connection: workerConnection, prefix: redis.prefix, concurrency: 4, backoffMs: 20 });
+    harness = await startFetcherHarness({ name: 'canonical-version.int.test', attempts: 2 });
+    ({ db, publisher, queues } = harness);
     fixture = await readFile(`${FIXTURES_DIR}/sites/${PATH}`, 'utf8');
   });
 
   afterAll(async () => {
-    await worker.close();
-    await closeQueues(queues);
-    connection.disconnect();
-    workerConnection.disconnect();
-    await publisher.close();
-    await redis.cleanup();
-    await db.drop();
+    await harness.close();
   });
 
   // Each test starts from one copy of the page, archived by the current fetcher and normalized.

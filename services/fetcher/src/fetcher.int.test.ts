@@ -1,7 +1,7 @@
 /**
  * The fetcher against the offline publisher, real Redis and real PostgreSQL.
  */
-import type { Job, Worker } from 'bullmq';
+import type { Job } from 'bullmq';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,63 +9,28 @@ import { closeQueues, createQueues, enqueue, jobId, type Queues } from '@nst/sha
 import { createLogger } from '@nst/shared/logger';
 import { createRedis } from '@nst/shared/redis';
 import { createTestDatabase, createTestRedis, waitForQueuesIdle, type TestDatabase, type TestRedis } from '@nst/shared/testing';
-import type { Redis } from 'ioredis';
-import { createFetchDeps } from './deps';
 import { FIXTURES_DIR, startPublisher, type Publisher } from './publisher/server';
 import { enqueueSourceTick, startScheduler } from './scheduler';
 import { loadSources } from './sql/sources';
-import { createFetchWorker, fetchJobOptions } from './worker';
+import { startFetcherHarness, type FetcherHarness } from './testing';
+import { fetchJobOptions } from './worker';
 
 const logger = createLogger({ service: 'fetcher-test', level: 'silent' });
 
 describe('fetcher', () => {
   let db: TestDatabase;
-  let redis: TestRedis;
   let publisher: Publisher;
-  let connection: Redis;
-  let workerConnection: Redis;
+  let harness: FetcherHarness;
   let queues: Queues;
-  let worker: Worker;
   const jobOptions = fetchJobOptions(3, 20);
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    redis = await createTestRedis();
-    publisher = await startPublisher();
-    // Politeness is for real publishers; the test host answers as fast as it can.
-    await db.pool.query(`UPDATE raw.source SET politeness = politeness || '{"minDelayMs": 0, "timeoutMs": 3000}'::jsonb`);
-    connection = createRedis(redis.url, { role: 'worker', name: redis.prefix });
-    workerConnection = createRedis(redis.url, { role: 'worker', name: redis.prefix });
-    queues = createQueues({ connection, prefix: redis.prefix });
-    const deps = createFetchDeps({
-      env: {
-        NST_OFFLINE: true,
-        NST_PUBLISHER_URL: publisher.url,
-        NST_QUEUE_PREFIX: redis.prefix,
-        FETCH_USER_AGENT: 'nst-test/1.0 (+fetcher.int.test)',
-        FETCH_CONNECT_TIMEOUT_MS: 2000,
-        FETCH_MAX_REDIRECTS: 5,
-        ROBOTS_CACHE_SECONDS: 60,
-        FETCH_ATTEMPTS: 3,
-        FETCH_BACKOFF_MS: 20,
-      },
-      pool: db.pool,
-      queues,
-      redis: connection,
-      logger,
-      sources: await loadSources(db.pool),
-    });
-    worker = createFetchWorker(deps, { connection: workerConnection, prefix: redis.prefix, concurrency: 4, backoffMs: 20 });
+    harness = await startFetcherHarness({ name: 'fetcher.int.test', attempts: 3 });
+    ({ db, publisher, queues } = harness);
   });
 
   afterAll(async () => {
-    await worker.close();
-    await closeQueues(queues);
-    connection.disconnect();
-    workerConnection.disconnect();
-    await publisher.close();
-    await redis.cleanup();
-    await db.drop();
+    await harness.close();
   });
 
   async function runAllSources(tick: string): Promise<void> {
