@@ -5,7 +5,7 @@
  * the one npm package that reads it (`xlsx` 0.18.5) carries known vulnerabilities, and a figure
  * read wrongly is worse than an operator told to fetch the XLSX or HTML edition.
  */
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import yauzl from 'yauzl';
 import { NonRetryableError } from '@nst/shared/errors';
 import type { IndicatorCatalog } from '../indicators';
@@ -147,7 +147,9 @@ async function inflatedSize(zip: yauzl.ZipFile, entry: yauzl.Entry, stopAt: numb
 
 /** Each visible worksheet as a grid. A corrupt archive is a typed non-retryable failure. */
 export async function readWorkbookGrids(bytes: Buffer): Promise<TableGrid[]> {
-  const workbook = new ExcelJS.Workbook();
+  // Loaded on the first workbook, not at start: about 30 MB a normalizer that reads only HTML never needs.
+  const { default: excel } = await import('exceljs');
+  const workbook = new excel.Workbook();
   try {
     // exceljs types the argument as its own Buffer; a Node Buffer is what it reads.
     await workbook.xlsx.load(bytes as unknown as Parameters<typeof workbook.xlsx.load>[0]);
