@@ -116,11 +116,22 @@ describe('the offline pipeline end to end', () => {
     const before = await checksums();
     await nst('run', '--once', '--offline');
     expect(await checksums()).toEqual(before);
-    await nst('reprocess', '--inline');
-    expect(await checksums()).toEqual(before);
-    // --full stores every document again instead of trusting the stored digests: still no change.
-    await nst('reprocess', '--inline', '--full');
-    expect(await checksums()).toEqual(before);
+    const { rows: [{ n: documents }] } = await db.pool.query("SELECT count(*)::int AS n FROM raw.document WHERE role = 'document'");
+    const connection = createRedis(redis.url, { name: redis.prefix });
+    const queues = createQueues({ connection, prefix: redis.prefix });
+    try {
+      const completedBefore = await queues.normalize.getCompletedCount();
+      expect((await nst('reprocess', '--inline')).stdout).toContain(`reprocessed ${documents} documents`);
+      expect(await checksums()).toEqual(before);
+      // --full stores every document again instead of trusting the stored digests: still no change.
+      await nst('reprocess', '--inline', '--full');
+      expect(await checksums()).toEqual(before);
+      // Every document went through the normalizer, twice.
+      expect(await queues.normalize.getCompletedCount()).toBe(completedBefore + 2 * documents);
+    } finally {
+      await closeQueues(queues);
+      connection.disconnect();
+    }
   });
 
   describe('a revised input', () => {

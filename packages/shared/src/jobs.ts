@@ -117,6 +117,24 @@ export function jobId(...parts: Array<string | number>): string {
 }
 
 /** Validate and enqueue. Returns the job id (which may belong to an existing job with that id). */
+/**
+ * Enqueue many jobs of one name, each payload validated, in round trips of `chunk` jobs (default
+ * 1,000) instead of one per job. Returns how many were handed to BullMQ (ids already taken are
+ * skipped by BullMQ, as with `add`).
+ */
+export async function enqueueBulk<N extends JobName>(
+  queues: Queues,
+  name: N,
+  jobs: ReadonlyArray<{ payload: JobPayload<N>; options?: JobsOptions }>,
+  chunk = 1_000,
+): Promise<number> {
+  const queue = queues[JOBS[name].queue];
+  for (let i = 0; i < jobs.length; i += chunk) {
+    await queue.addBulk(jobs.slice(i, i + chunk).map((job) => ({ name, data: parseJobData(name, job.payload), opts: job.options ?? {} })));
+  }
+  return jobs.length;
+}
+
 export async function enqueue<N extends JobName>(
   queues: Queues,
   name: N,

@@ -1,4 +1,4 @@
-import { enqueue, jobId } from '@nst/shared/jobs';
+import { enqueueBulk, jobId } from '@nst/shared/jobs';
 import { NstError } from '@nst/shared/errors';
 import type { Register } from '../main';
 import { startPipeline, waitForDrain } from '../pipeline';
@@ -28,10 +28,11 @@ export const registerReprocess: Register = (program, context) => {
       const batch = new Date().toISOString();
       const pipeline = options.inline ? await startPipeline(ctx, { stages: ['normalize', 'aggregate'] }) : undefined;
       try {
-        for (const row of rows) {
-          // A fresh id per run: the archive's own normalize job (doc|id) is kept as history.
-          await enqueue(queues, 'normalize-document', { documentId: row.id, reason: 'reprocess', ...(options.full ? { full: true } : {}) }, { jobId: jobId('reprocess', row.id, batch) });
-        }
+        // A fresh id per run: the archive's own normalize job (doc|id) is kept as history.
+        await enqueueBulk(queues, 'normalize-document', rows.map((row) => ({
+          payload: { documentId: row.id, reason: 'reprocess' as const, ...(options.full ? { full: true } : {}) },
+          options: { jobId: jobId('reprocess', row.id, batch) },
+        })));
         console.error(`reprocess: ${rows.length} documents enqueued`);
         if (pipeline) await waitForDrain(ctx, { label: 'reprocess' });
       } finally {
