@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_MARKUP_DEPTH, markupDepth, stripTags } from './markup';
+import { textContent } from 'domutils';
+import { MAX_MARKUP_DEPTH, markupDepth, parseHtmlWithin, stripTags } from './markup';
 
 describe('markupDepth', () => {
   it('counts nesting of elements that hold others', () => {
@@ -28,6 +29,26 @@ describe('markupDepth on unclosed tags', () => {
     expect(markupDepth('<a '.repeat(200_000))).toBe(0);
     expect(markupDepth(`<div>${'<script '.repeat(200_000)}</div>`)).toBe(1);
     expect(stripTags(`x${'<a '.repeat(200_000)}<b>y</b>`).endsWith(' y ')).toBe(true);
+  });
+});
+
+describe('parseHtmlWithin', () => {
+  it('parses a page into a DOM', () => {
+    const dom = parseHtmlWithin('<html><body><table><tr><td>指标</td><td>1,834.52</td></tr></table></body></html>');
+    expect(dom && textContent(dom)).toBe('指标1,834.52');
+  });
+
+  it('bounds the nesting as the parser builds it, exactly', () => {
+    const nested = (n: number) => `${'<div>'.repeat(n)}x${'</div>'.repeat(n)}`;
+    expect(parseHtmlWithin(nested(MAX_MARKUP_DEPTH))).toBeDefined();
+    expect(parseHtmlWithin(nested(MAX_MARKUP_DEPTH + 1))).toBeUndefined();
+  });
+
+  it('stops at the bound on markup the scan counts as flat', () => {
+    // htmlparser2 does not let <li> close an open <p>: the list nests one level per item.
+    const list = `<ul>${'<li><p>x'.repeat(200_000)}</ul>`;
+    expect(markupDepth(list)).toBe(1);
+    expect(parseHtmlWithin(list)).toBeUndefined();
   });
 });
 

@@ -5,6 +5,8 @@
  * tags holds a worker for minutes and then overflows the stack. Every stage that parses HTML checks
  * this first.
  */
+import { DomHandler, type Document } from 'domhandler';
+import { Parser } from 'htmlparser2';
 
 /**
  * Deepest nesting any stage parses. Real pages nest a few dozen deep (the fixture corpus: 7);
@@ -42,4 +44,46 @@ export function markupDepth(markup: string): number {
 /** The text of markup without parsing it: scripts, styles and comments dropped, tags turned into spaces. */
 export function stripTags(markup: string): string {
   return markup.replace(TAGS, ' ');
+}
+
+/**
+ * Parse HTML into a DOM (htmlparser2, what `cheerio/slim` builds) unless the parser's own stack of
+ * open elements would grow past `maxDepth` (default MAX_MARKUP_DEPTH): then `undefined`, having
+ * stopped at that point. Exact where markupDepth only estimates: htmlparser2 closes fewer elements
+ * by implication than a browser (`<li><p>` repeated nests ever deeper), and its work per tag grows
+ * with that stack, so a list of 40 000 such items took 9 s to parse and overflowed the DOM walkers.
+ */
+export function parseHtmlWithin(markup: string, maxDepth: number = MAX_MARKUP_DEPTH): Document | undefined {
+  const handler = new DepthBoundedHandler(maxDepth);
+  const parser = new Parser(handler);
+  handler.onTooDeep = () => parser.pause();
+  parser.write(markup);
+  if (handler.tooDeep) return undefined;
+  parser.end();
+  return handler.root;
+}
+
+class DepthBoundedHandler extends DomHandler {
+  depth = 0;
+  tooDeep = false;
+  onTooDeep: () => void = () => undefined;
+
+  constructor(private readonly maxDepth: number) {
+    super();
+  }
+
+  // Called for every element the parser stacks (before its attributes are read), and matched by
+  // exactly one onclosetag, implied or not.
+  onopentagname(): void {
+    this.depth += 1;
+    if (this.depth > this.maxDepth && !this.tooDeep) {
+      this.tooDeep = true;
+      this.onTooDeep();
+    }
+  }
+
+  override onclosetag(): void {
+    this.depth -= 1;
+    super.onclosetag();
+  }
 }

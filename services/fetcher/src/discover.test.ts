@@ -39,4 +39,12 @@ describe('discoverLinks on markup nested past the bound', () => {
     const deep = `${'<div>'.repeat(10_000)}<a href="/ydsj/202510/ab12cd.html">1-10月</a>${'</div>'.repeat(10_000)}`;
     expect(() => discoverLinks(deep, source.url, source)).toThrow(expect.objectContaining({ code: 'markup_too_deep' }));
   });
+
+  it('refuses a list that nests only as parsed (<li><p> repeated), which the markup scan counts as flat', () => {
+    const items = '<li><p><a href="/ydsj/202510/ab12cd.html">1-10月</a>'.repeat(100_000);
+    expect(() => discoverLinks(`<ul>${items}</ul>`, source.url, source)).toThrow(expect.objectContaining({ code: 'markup_too_deep' }));
+    // The same list closed properly is read.
+    const closed = '<li><p><a href="/ydsj/202510/ab12cd.html">1-10月</a></p></li>'.repeat(1_000);
+    expect(discoverLinks(`<ul>${closed}</ul>`, source.url, source).documents).toEqual(['https://tjj.sh.gov.cn/ydsj/202510/ab12cd.html']);
+  });
 });

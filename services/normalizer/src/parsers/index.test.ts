@@ -22,6 +22,12 @@ describe('parseDocument: bad input ends as a reject or a typed non-retryable err
     await expect(parseDocument({ bytes: readCase('binary-garbage.bin'), format }, catalog)).rejects.toMatchObject({ code: 'unreadable_document' });
   });
 
+  it('fails markup that nests past the bound only as parsed (<li><p> repeated) with unreadable_document', async () => {
+    const text = `<html><body><table><tr><td>地区生产总值</td><td>1,802.35</td></tr></table><ul>${'<li><p>项'.repeat(100_000)}</ul></body></html>`;
+    await expect(parseDocument({ bytes: Buffer.from(text), format: 'stats-table' }, catalog)).rejects.toMatchObject({ code: 'unreadable_document' });
+    expect(guessFormat(Buffer.from(text), text)).toBe('stats-table');
+  });
+
   it('rejects a PDF as unsupported_format', async () => {
     const { records } = await parseDocument({ bytes: readCase('bulletin-scan.pdf'), format: 'bulletin', url: 'bulletin-scan.pdf' }, catalog);
     expect(records).toEqual([

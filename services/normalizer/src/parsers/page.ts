@@ -4,7 +4,7 @@
  */
 import { decodeBody } from '@nst/shared/charset';
 import { NonRetryableError } from '@nst/shared/errors';
-import { MAX_MARKUP_DEPTH, markupDepth } from '@nst/shared/markup';
+import { MAX_MARKUP_DEPTH, markupDepth, parseHtmlWithin } from '@nst/shared/markup';
 import { load, type CheerioAPI } from 'cheerio/slim';
 import type { ParseInput } from '../records';
 
@@ -48,7 +48,11 @@ export function loadPage(input: ParseInput): Page {
   if (depth > MAX_MARKUP_DEPTH) {
     throw new NonRetryableError('unreadable_document', `the markup nests elements ${depth} deep (at most ${MAX_MARKUP_DEPTH} are read)`);
   }
-  const $ = load(text);
+  // markupDepth estimates a browser's nesting; htmlparser2 nests deeper on some markup (`<li><p>`
+  // repeated), so the parse itself is bounded too.
+  const dom = parseHtmlWithin(text);
+  if (!dom) throw new NonRetryableError('unreadable_document', `the markup nests elements more than ${MAX_MARKUP_DEPTH} deep as parsed (at most ${MAX_MARKUP_DEPTH} are read)`);
+  const $ = load(dom);
   $('script, style, noscript, iframe, svg').remove();
   const title = readTitle($);
   const publishedAt = readPublishedAt($);
