@@ -1,9 +1,9 @@
 /**
- * A cheap bound on how deep an HTML document nests its elements, taken before any HTML parser
- * sees it. The parsers (parse5 under cheerio) do work in proportion to depth × size — every start
- * tag scans the stack of open elements — and the DOM walkers recurse, so a page of 100 000 nested
- * tags holds a worker for minutes and then overflows the stack. Every stage that parses HTML checks
- * this first.
+ * Bounds on how deep HTML nests, for the stages that parse it. The parsers do work in proportion
+ * to depth × size (every start and end tag scans the stack of open elements) and the DOM walkers
+ * recurse, so a page of 100 000 nested tags would hold a worker for minutes and then overflow the
+ * stack. `parseHtmlWithin` parses with that bound; `markupDepth` is a cheap scan of the markup
+ * alone (an estimate of a browser's nesting), used to word a refusal.
  */
 import { DomHandler, type Document } from 'domhandler';
 import { Parser } from 'htmlparser2';

@@ -5,7 +5,7 @@
  */
 import * as cheerio from 'cheerio/slim';
 import { NonRetryableError } from '@nst/shared/errors';
-import { MAX_MARKUP_DEPTH, markupDepth, parseHtmlWithin } from '@nst/shared/markup';
+import { MAX_MARKUP_DEPTH, parseHtmlWithin } from '@nst/shared/markup';
 import type { Source } from '@nst/shared/seeds';
 
 export interface DiscoveredLinks {
@@ -14,13 +14,10 @@ export interface DiscoveredLinks {
 }
 
 export function discoverLinks(html: string, pageUrl: string, source: Pick<Source, 'url' | 'discovery'>): DiscoveredLinks {
-  // A list page nested too deep to parse in bounded time is refused, not parsed (see @nst/shared/markup).
-  const depth = markupDepth(html);
-  if (depth > MAX_MARKUP_DEPTH) throw new NonRetryableError('markup_too_deep', `${pageUrl}: the markup nests elements ${depth} deep (at most ${MAX_MARKUP_DEPTH} are read)`);
-  // markupDepth estimates a browser's nesting; htmlparser2 nests deeper on some markup (`<li><p>`
-  // repeated), so the parse itself is bounded too.
+  // A list page nested too deep to parse in bounded time is refused, not parsed: the parse stops
+  // at the bound of the parser's own stack (see @nst/shared/markup).
   const dom = parseHtmlWithin(html);
-  if (!dom) throw new NonRetryableError('markup_too_deep', `${pageUrl}: the markup nests elements more than ${MAX_MARKUP_DEPTH} deep as parsed`);
+  if (!dom) throw new NonRetryableError('markup_too_deep', `${pageUrl}: the markup nests elements more than ${MAX_MARKUP_DEPTH} deep (at most ${MAX_MARKUP_DEPTH} are read)`);
   const $ = cheerio.load(dom);
   const host = new URL(source.url).host;
   const documentPattern = source.discovery.links ? new RegExp(source.discovery.links) : undefined;

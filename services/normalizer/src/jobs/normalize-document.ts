@@ -106,7 +106,7 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
   if (digest === doc.recordsDigest && !options.full) {
     // Exactly what was stored (a reprocess without a parser change): storing would change nothing.
     // A run started before may have stored and died before handing its keys over: hand them now.
-    const handed = options.firstRun ? 0 : await enqueueAggregates(deps, observations.map((o) => `${o.district}|${o.indicator}`));
+    const handed = options.firstRun ? 0 : await enqueueAggregates(deps, touchedKeys(observations));
     deps.logger.debug({ documentId, aggregateJobs: handed }, 'unchanged since last stored');
     return { documentId, skipped: 'unchanged', aggregateJobs: handed };
   }
@@ -123,11 +123,14 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
   // else, so a re-normalized document that changed nothing wakes no aggregator.
   const handed = await enqueueAggregates(
     deps,
-    options.firstRun ? [...changedKeys].map((key) => key.split('|', 2).join('|')) : observations.map((o) => `${o.district}|${o.indicator}`),
+    options.firstRun ? [...changedKeys].map((key) => key.split('|', 2).join('|')) : touchedKeys(observations),
   );
   deps.logger.debug({ documentId, ...counts, aggregateJobs: handed }, 'normalized');
   return { documentId, counts, aggregateJobs: handed };
 }
+
+/** `district|indicator` of every figure the document states. */
+const touchedKeys = (observations: readonly ObservationRecord[]) => observations.map((o) => `${o.district}|${o.indicator}`);
 
 /**
  * One aggregate job per distinct `district|indicator`, in one round trip; the aggregator coalesces

@@ -9,7 +9,7 @@
  * (`empty_document` / `unreadable_document`): the job fails once, with that reason, and stops.
  */
 import { NonRetryableError } from '@nst/shared/errors';
-import { MAX_MARKUP_DEPTH, markupDepth, parseHtmlWithin } from '@nst/shared/markup';
+import { parseHtmlWithin } from '@nst/shared/markup';
 import { load } from 'cheerio/slim';
 import { parseCell } from '../numbers';
 import type { IndicatorCatalog } from '../indicators';
@@ -39,7 +39,7 @@ export function guessFormat(bytes: Buffer, text: string): ParseInput['format'] {
   const kind = sniffBytes(bytes);
   if (kind === 'xlsx' || kind === 'xls') return 'xls';
   // Too deep to load safely: any HTML format will refuse it with the reason; don't load it here.
-  const dom = markupDepth(text) > MAX_MARKUP_DEPTH ? undefined : parseHtmlWithin(text);
+  const dom = parseHtmlWithin(text);
   if (!dom) return 'stats-table';
   const $ = load(dom);
   const title = `${$('title').first().text()} ${$('h1').first().text()}`;

@@ -43,15 +43,15 @@ function assertLooksLikeText(text: string): void {
 /** Load an HTML page; cheerio repairs truncated markup, so what survives is still read. */
 export function loadPage(input: ParseInput): Page {
   const text = readInputText(input);
-  // Refused before parsing: the parser's work grows with depth × size (see @nst/shared/markup).
-  const depth = markupDepth(text);
-  if (depth > MAX_MARKUP_DEPTH) {
-    throw new NonRetryableError('unreadable_document', `the markup nests elements ${depth} deep (at most ${MAX_MARKUP_DEPTH} are read)`);
-  }
-  // markupDepth estimates a browser's nesting; htmlparser2 nests deeper on some markup (`<li><p>`
-  // repeated), so the parse itself is bounded too.
+  // The parse is bounded by the parser's own stack of open elements: its work grows with depth ×
+  // size (see @nst/shared/markup). The markup scan only words the refusal.
   const dom = parseHtmlWithin(text);
-  if (!dom) throw new NonRetryableError('unreadable_document', `the markup nests elements more than ${MAX_MARKUP_DEPTH} deep as parsed (at most ${MAX_MARKUP_DEPTH} are read)`);
+  if (!dom) {
+    const depth = markupDepth(text);
+    throw new NonRetryableError('unreadable_document', depth > MAX_MARKUP_DEPTH
+      ? `the markup nests elements ${depth} deep (at most ${MAX_MARKUP_DEPTH} are read)`
+      : `the markup nests elements more than ${MAX_MARKUP_DEPTH} deep as parsed (at most ${MAX_MARKUP_DEPTH} are read)`);
+  }
   const $ = load(dom);
   $('script, style, noscript, iframe, svg').remove();
   const title = readTitle($);
