@@ -1,12 +1,21 @@
 import { z } from 'zod';
 import { commonEnvShape, intVar, loadEnv } from '@nst/shared/env';
+import { defaultParseThreads } from './parse-pool';
 
 export const NormalizerEnv = z.object({
   ...commonEnvShape,
   /** Port of /healthz, /readyz, /metrics. */
   PORT: intVar(9102, 0, 65535),
-  /** Documents normalized at once by one replica. */
-  NORMALIZE_CONCURRENCY: intVar(4, 1, 64),
+  /**
+   * Documents normalized at once by one replica. Jobs in flight share their round trips (loaded
+   * together, stored together in one transaction), so more of them means bigger batches.
+   */
+  NORMALIZE_CONCURRENCY: intVar(16, 1, 64),
+  /**
+   * Threads that parse documents beside the main thread (0: the main thread parses). Default 1 on a
+   * machine with more than one core.
+   */
+  NORMALIZE_PARSE_THREADS: intVar(defaultParseThreads(), 0, 16),
   /** Seconds to let in-flight jobs finish on SIGTERM before closing anyway. */
   SHUTDOWN_GRACE_SECONDS: intVar(25, 0, 600),
 });

@@ -1,20 +1,25 @@
 /** The normalizer service: the normalize worker (see @nst/shared/service for the shell). */
 import { runMain, runService } from '@nst/shared/service';
 import { readNormalizerEnv } from './env';
-import { createNormalizeWorker, loadCatalog } from './worker';
+import { buildIndicatorCatalog } from './indicators';
+import { createParsePool } from './parse-pool';
+import { createNormalizeWorker, loadIndicators } from './worker';
 
 await runMain('normalizer', async () => {
   const env = readNormalizerEnv();
   await runService({
     name: 'normalizer',
     env,
-    poolSize: env.NORMALIZE_CONCURRENCY + 2,
+    // One load and one store transaction at a time (jobs batch them), plus the odd single statement.
+    poolSize: 4,
     async start({ logger, pool, workerConnection, queues, metrics }) {
+      const indicators = await loadIndicators(pool);
+      const parsePool = createParsePool({ indicators, threads: env.NORMALIZE_PARSE_THREADS });
       const worker = createNormalizeWorker(
-        { pool, queues, logger, catalog: await loadCatalog(pool), metrics },
+        { pool, queues, logger, catalog: buildIndicatorCatalog(indicators), parsePool, metrics },
         { connection: workerConnection, prefix: env.NST_QUEUE_PREFIX, concurrency: env.NORMALIZE_CONCURRENCY, metrics, lockDurationMs: env.NST_JOB_LOCK_MS },
       );
-      return { worker, info: { concurrency: env.NORMALIZE_CONCURRENCY } };
+      return { worker, info: { concurrency: env.NORMALIZE_CONCURRENCY, parseThreads: parsePool.threads } };
     },
   });
 });

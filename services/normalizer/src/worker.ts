@@ -6,10 +6,15 @@ import { createWorker } from '@nst/shared/worker';
 import { buildIndicatorCatalog, type IndicatorCatalog } from './indicators';
 import { handleNormalizeJob, type NormalizeDeps } from './jobs/normalize-document';
 
-/** The catalog as loaded into core.indicator (the database is the truth once seeded). */
-export async function loadCatalog(pool: Pool): Promise<IndicatorCatalog> {
+/** The indicators as loaded into core.indicator (the database is the truth once seeded). */
+export async function loadIndicators(pool: Pool): Promise<Indicator[]> {
   const { rows } = await pool.query('SELECT code, name_zh, name_en, aliases, unit, unit_mult, additive, description FROM core.indicator ORDER BY code');
-  return buildIndicatorCatalog(rows.map((row) => Indicator.parse({ ...row, description: row.description ?? undefined })));
+  return rows.map((row) => Indicator.parse({ ...row, description: row.description ?? undefined }));
+}
+
+/** The catalog of {@link loadIndicators}. */
+export async function loadCatalog(pool: Pool): Promise<IndicatorCatalog> {
+  return buildIndicatorCatalog(await loadIndicators(pool));
 }
 
 export interface NormalizeWorkerOptions {

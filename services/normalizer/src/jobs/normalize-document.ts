@@ -7,16 +7,19 @@
  */
 import type { Job } from 'bullmq';
 import type { Pool } from '@nst/shared/db';
-import { withTransaction } from '@nst/shared/db';
+import { createStatisticsKeeper, withTransaction } from '@nst/shared/db';
 import { NonRetryableError } from '@nst/shared/errors';
 import { parseJobData, type Queues } from '@nst/shared/jobs';
 import type { Logger } from '@nst/shared/logger';
 import type { ServiceMetrics } from '@nst/shared/ops';
 import type { IndicatorCatalog } from '../indicators';
+import { ParsePoolError, type ParsePool } from '../parse-pool';
 import { parseDocument } from '../parsers/index';
 import { PARSER_VERSION, RejectReason, type NewsItemRecord, type ObservationRecord, type RejectRecord, type TargetMentionRecord } from '../records';
-import { loadDocument } from '../sql/load-document';
-import { recordsDigest, replaceRejects, storeRecords, type StoreCounts } from '../sql/store-records';
+import { inputFromArchive } from '../archived-input';
+import { createBatcher, settleEach } from '../batch';
+import { loadDocuments, type ArchivedDocument } from '../sql/load-document';
+import { recordsDigest, replaceRejects, storeDocuments, type StoreCounts, type StoreItem, type StoreOutcome } from '../sql/store-records';
 
 /**
  * How long an aggregate job waits before it runs. A backfill normalizes dozens of documents a
@@ -32,6 +35,8 @@ export interface NormalizeDeps {
   logger: Logger;
   /** The indicator catalog (loaded from core.indicator at start). */
   catalog: IndicatorCatalog;
+  /** Parses off the main thread, with the same catalog; absent: parsed on the calling thread. */
+  parsePool?: ParsePool;
   /** Prometheus counters; optional for tests and the CLI. */
   metrics?: Pick<ServiceMetrics, 'observationsWritten' | 'rejects'>;
 }
@@ -63,7 +68,8 @@ export interface NormalizeOptions {
 }
 
 export async function normalizeDocument(documentId: number, deps: NormalizeDeps, options: NormalizeOptions = {}): Promise<NormalizeResult> {
-  const doc = await loadDocument(deps.pool, documentId);
+  const batching = batchingOf(deps);
+  const doc = await batching.load(documentId);
   const ctx = { documentId, sourceKey: doc.sourceKey, url: doc.url, parserVersion: PARSER_VERSION };
   if (doc.role === 'list') {
     await deps.pool.query('UPDATE raw.document SET normalized_at = now(), parser_version = $2 WHERE id = $1 AND normalized_at IS NULL', [documentId, PARSER_VERSION]);
@@ -72,8 +78,10 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
 
   let parsed;
   try {
-    parsed = await parseDocument(doc.input, deps.catalog);
+    parsed = await (deps.parsePool ? deps.parsePool.parse(doc.archived) : parseDocument(inputFromArchive(doc.archived), deps.catalog));
   } catch (error) {
+    // The pool could not run the parse (closed, no thread would start): not the document's fault.
+    if (error instanceof ParsePoolError) throw error;
     // An unreadable document is recorded as a reject of the whole document, then fails for good.
     const typed = error instanceof NonRetryableError ? error : new NonRetryableError('unreadable_document', (error as Error).message, { cause: error });
     const parsedReason = RejectReason.safeParse(typed.code);
@@ -106,13 +114,11 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
   if (digest === doc.recordsDigest && !options.full) {
     // Exactly what was stored (a reprocess without a parser change): storing would change nothing.
     // A run started before may have stored and died before handing its keys over: hand them now.
-    const handed = options.firstRun ? 0 : await enqueueAggregates(deps, touchedKeys(observations));
+    const handed = options.firstRun ? 0 : await batching.handOver(touchedKeys(observations));
     deps.logger.debug({ documentId, aggregateJobs: handed }, 'unchanged since last stored');
     return { documentId, skipped: 'unchanged', aggregateJobs: handed };
   }
-  const { counts, changedKeys } = await withTransaction(deps.pool, (client) =>
-    storeRecords(client, records, { ...ctx, validFrom, publishedAt, recordsDigest: digest }),
-  );
+  const { counts, changedKeys } = await batching.store({ records, ctx: { ...ctx, validFrom, publishedAt, recordsDigest: digest } });
 
   deps.metrics?.observationsWritten.inc({ change: 'inserted' }, counts.inserted);
   deps.metrics?.observationsWritten.inc({ change: 'revised' }, counts.revised);
@@ -121,8 +127,7 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
 
   // One aggregate job per (district, indicator) whose vintages changed: snapshots read nothing
   // else, so a re-normalized document that changed nothing wakes no aggregator.
-  const handed = await enqueueAggregates(
-    deps,
+  const handed = await batching.handOver(
     options.firstRun ? [...changedKeys].map((key) => key.split('|', 2).join('|')) : touchedKeys(observations),
   );
   deps.logger.debug({ documentId, ...counts, aggregateJobs: handed }, 'normalized');
@@ -133,10 +138,62 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
 const touchedKeys = (observations: readonly ObservationRecord[]) => observations.map((o) => `${o.district}|${o.indicator}`);
 
 /**
- * One aggregate job per distinct `district|indicator`, in one round trip; the aggregator coalesces
- * bursts (deduplication). Returns how many keys were handed over.
+ * The round trips concurrent jobs share: documents are loaded together, stored together in one
+ * transaction, and their aggregate jobs enqueued together. Each job still settles on its own.
  */
-async function enqueueAggregates(deps: NormalizeDeps, keys: readonly string[]): Promise<number> {
+interface Batching {
+  load(documentId: number): Promise<ArchivedDocument>;
+  store(item: StoreItem): Promise<StoreOutcome>;
+  /** Enqueue the aggregate jobs of these `district|indicator` keys; returns how many distinct keys. */
+  handOver(keys: readonly string[]): Promise<number>;
+}
+
+const KEY_COLUMNS = ['district', 'indicator', 'measure', 'accumulation', 'period'];
+
+/** Most documents loaded, or stored, in one round trip, or one transaction. */
+const MAX_BATCH = 32;
+
+const batchings = new WeakMap<NormalizeDeps, Batching>();
+
+function batchingOf(deps: NormalizeDeps): Batching {
+  let batching = batchings.get(deps);
+  if (batching) return batching;
+  const load = createBatcher<number, ArchivedDocument>((ids) => loadDocuments(deps.pool, ids), { maxBatch: MAX_BATCH * 2 });
+  // The tables a backfill fills: kept analyzed, or key lookups go astray (see createStatisticsKeeper).
+  const statistics = createStatisticsKeeper(deps.pool, {
+    tables: [
+      { name: 'core.publication', columns: [...KEY_COLUMNS, 'document_id', 'published_at'] },
+      { name: 'core.observation', columns: [...KEY_COLUMNS, 'document_id', 'valid_from', 'valid_to'] },
+      { name: 'core.reject', columns: ['document_id'] },
+      { name: 'core.target_mention', columns: ['document_id'] },
+    ],
+    onEvent: ({ table, analyzed, error }) => {
+      if (analyzed) deps.logger.info({ table }, 'analyzed table (planner statistics)');
+      else deps.logger.warn({ table, err: error }, 'could not analyze table');
+    },
+  });
+  const store = createBatcher<StoreItem, StoreOutcome>(async (items) => {
+    statistics.noteWritten(items.reduce((rows, { records: r }) => rows + r.observations.length + r.rejects.length + r.targetMentions.length + r.news.length, 0));
+    try {
+      const outcomes = await withTransaction(deps.pool, (client) => storeDocuments(client, items));
+      return outcomes.map((value) => ({ ok: true, value }));
+    } catch (error) {
+      // One document that cannot be stored must not fail the others: each alone, in its own transaction.
+      if (items.length === 1) throw error;
+      return settleEach(items, async (item) => (await withTransaction(deps.pool, (client) => storeDocuments(client, [item])))[0]!);
+    }
+  }, { maxBatch: MAX_BATCH, key: (item) => item.ctx.documentId });
+  const handOver = createBatcher<readonly string[], number>(async (lists) => {
+    await enqueueAggregates(deps, lists.flat());
+    return lists.map((keys) => ({ ok: true, value: new Set(keys).size }));
+  }, { maxBatch: 1_000 });
+  batching = { load, store, handOver };
+  batchings.set(deps, batching);
+  return batching;
+}
+
+/** One aggregate job per distinct `district|indicator`, in one round trip; the aggregator coalesces bursts (deduplication). */
+async function enqueueAggregates(deps: NormalizeDeps, keys: readonly string[]): Promise<void> {
   const affected = new Set(keys);
   const jobs = [...affected].map((key) => {
     const [scope, indicator] = key.split('|') as ['baoshan' | 'jinshan' | 'shanghai', string];
@@ -145,5 +202,4 @@ async function enqueueAggregates(deps: NormalizeDeps, keys: readonly string[]): 
     return { name: 'aggregate-indicator', data, opts: { delay: AGGREGATE_DEBOUNCE_MS, deduplication: { id: `agg_${scope}_${indicator}`, keepLastIfActive: true } } };
   });
   if (jobs.length > 0) await deps.queues.aggregate.addBulk(jobs);
-  return affected.size;
 }

@@ -78,17 +78,20 @@ function samePublication(row: PublishedRow | undefined, r: ObservationRecord, ct
     row.locator === r.locator && row.parser_version === ctx.parserVersion;
 }
 
-/** A row of the combined read: a publication ('p') or a stored vintage ('o') of a key. */
+/**
+ * A row of the combined read: a publication ('p') or a stored vintage ('o') of a key, or a
+ * document's flags ('f', its id in `id`).
+ */
 interface StateRow extends Omit<PublishedRow, 'published_at'> {
-  kind: 'p' | 'o';
+  kind: 'p' | 'o' | 'f';
   id: number;
   /** published_at of a publication, valid_from of a vintage. */
   t1: Date;
   /** valid_to of a vintage. */
   t2: Date | null;
   document_id: number;
-  has_mentions: boolean;
-  has_rejects: boolean;
+  has_mentions: boolean | null;
+  has_rejects: boolean | null;
 }
 
 /** Whether the document already has rows of its own in these tables (null: not looked up). */
@@ -133,55 +136,79 @@ function keyArrays(keys: readonly string[]): string[][] {
 const KEY_JOIN = `JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS k(district, indicator, measure, accumulation, period)
   USING (district, indicator, measure, accumulation, period)`;
 
+/** One document to store: its records and where they come from. */
+export interface StoreItem {
+  records: DocumentRecords;
+  ctx: StoreContext;
+}
+
 /**
- * Record this document's publications, then re-derive the vintages of every key it touches (now
- * or before) from all publications of that key, and make core.observation equal to them,
- * touching only rows that differ.
+ * Record the documents' publications, then re-derive the vintages of every key they touch (now or
+ * before) from all publications of that key, and make core.observation equal to them, touching
+ * only rows that differ. One statement of each kind for the whole batch.
  */
-async function storeObservations(client: PoolClient, records: readonly ObservationRecord[], ctx: StoreContext, counts: StoreCounts, existingRows: ExistingRows,
-  changedKeys: Set<string>): Promise<void> {
+async function storeObservations(client: PoolClient, items: readonly StoreItem[], outcomes: MutableOutcome[], existingRows: ExistingRows[]): Promise<void> {
   // One figure per key per document: a page that prints a figure twice keeps the first reading.
-  const unique = new Map<string, ObservationRecord>();
-  for (const record of records) if (!unique.has(keyOf(record))) unique.set(keyOf(record), record);
-  // What this document published at its last store: its keys, and the rows to compare with (an
+  const uniques = items.map(({ records }) => {
+    const unique = new Map<string, ObservationRecord>();
+    for (const record of records.observations) if (!unique.has(keyOf(record))) unique.set(keyOf(record), record);
+    return unique;
+  });
+  const documentIds = items.map((item) => item.ctx.documentId);
+  const indexOf = new Map(documentIds.map((id, i) => [id, i]));
+  // What the documents published at their last store: their keys, and the rows to compare with (an
   // unchanged figure is not written again; ON CONFLICT DO UPDATE locks, and so writes, every row
   // it meets even when its WHERE then skips the update).
-  const before = await client.query<PublishedRow>({
-    name: 'nst-publications-of-document',
-    text: `SELECT concat_ws('|', district, indicator, measure, accumulation, period) AS key, value::text AS value, raw_value, unit, unit_mult, status, basis,
-                  published_at, url, locator, parser_version
-           FROM core.publication WHERE document_id = $1`,
-    values: [ctx.documentId],
+  const before = await client.query<PublishedRow & { document_id: number }>({
+    name: 'nst-publications-of-documents',
+    text: `SELECT document_id, concat_ws('|', district, indicator, measure, accumulation, period) AS key, value::text AS value, raw_value, unit, unit_mult,
+                  status, basis, published_at, url, locator, parser_version
+           FROM core.publication WHERE document_id = ANY($1::bigint[])`,
+    values: [documentIds],
   });
-  const keys = [...new Set([...unique.keys(), ...before.rows.map((r) => r.key)])].sort();
+  const published = items.map(() => new Map<string, PublishedRow>());
+  for (const row of before.rows) published[indexOf.get(row.document_id)!]!.set(row.key, row);
+  // Every key a document touches, each counted for the first document of the batch that touches it.
+  const touchedBy = new Map<string, number[]>();
+  items.forEach((_item, i) => {
+    for (const key of new Set([...uniques[i]!.keys(), ...published[i]!.keys()])) {
+      const list = touchedBy.get(key);
+      if (list) list.push(i);
+      else touchedBy.set(key, [i]);
+    }
+  });
+  const keys = [...touchedBy.keys()].sort();
   if (keys.length === 0) return;
-  // Locks in key order: two documents touching the same keys never deadlock, and never interleave.
+  // Locks in key order: two batches touching the same keys never deadlock, and never interleave.
   await client.query({
     name: 'nst-lock-observation-keys',
     text: 'SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtextextended(k, 7270) AS h FROM unnest($1::text[]) AS k ORDER BY k) locks',
     values: [keys],
   });
 
-  const gone = keys.filter((key) => !unique.has(key));
+  const gone = items.flatMap((item, i) => [...published[i]!.keys()].filter((key) => !uniques[i]!.has(key)).map((key) => ({ documentId: item.ctx.documentId, key })));
   if (gone.length > 0) {
-    await client.query(`DELETE FROM core.publication p USING unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS k(district, indicator, measure, accumulation, period)
-      WHERE p.document_id = $1 AND (p.district, p.indicator, p.measure, p.accumulation, p.period) = (k.district, k.indicator, k.measure, k.accumulation, k.period)`,
-      [ctx.documentId, ...keyArrays(gone)]);
+    await client.query(`DELETE FROM core.publication p USING unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+        AS k(document_id, district, indicator, measure, accumulation, period)
+      WHERE (p.document_id, p.district, p.indicator, p.measure, p.accumulation, p.period) = (k.document_id, k.district, k.indicator, k.measure, k.accumulation, k.period)`,
+      [gone.map((g) => g.documentId), ...keyArrays(gone.map((g) => g.key))]);
   }
-  const published = new Map(before.rows.map((row) => [row.key, row]));
-  const changed = [...unique.entries()].filter(([key, r]) => !samePublication(published.get(key), r, ctx)).map(([, r]) => r);
+  const changed = items.flatMap((item, i) =>
+    [...uniques[i]!.entries()].filter(([key, r]) => !samePublication(published[i]!.get(key), r, item.ctx)).map(([, r]) => ({ r, ctx: item.ctx })));
   if (changed.length > 0) {
-    const column = <T>(pick: (r: ObservationRecord) => T) => changed.map(pick);
+    const column = <T>(pick: (c: (typeof changed)[number]) => T) => changed.map(pick);
     // Parallel arrays through unnest: one statement text whatever the row count, so PostgreSQL
     // plans it once per connection (a VALUES list of n rows is a new statement for every n).
     await client.query({
       name: 'nst-upsert-publications',
       text: `INSERT INTO core.publication (district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis,
                                      published_at, document_id, url, locator, parser_version)
-       SELECT district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, $12, $13, $14, locator, $15
+       SELECT district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, published_at, document_id, url, locator,
+              parser_version
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::text[], $8::text[], $9::smallint[], $10::text[],
-                   $11::text[], $16::text[])
-            AS r(district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, locator)
+                   $11::text[], $12::timestamptz[], $13::bigint[], $14::text[], $15::text[], $16::text[])
+            AS r(district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, published_at, document_id, url,
+                 parser_version, locator)
        ON CONFLICT (document_id, district, indicator, measure, accumulation, period) DO UPDATE SET
          value = EXCLUDED.value, raw_value = EXCLUDED.raw_value, unit = EXCLUDED.unit, unit_mult = EXCLUDED.unit_mult, status = EXCLUDED.status,
          basis = EXCLUDED.basis, published_at = EXCLUDED.published_at, url = EXCLUDED.url, locator = EXCLUDED.locator, parser_version = EXCLUDED.parser_version
@@ -189,58 +216,58 @@ async function storeObservations(client: PoolClient, records: readonly Observati
               core.publication.basis, core.publication.published_at, core.publication.url, core.publication.locator, core.publication.parser_version)
          IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.raw_value, EXCLUDED.unit, EXCLUDED.unit_mult, EXCLUDED.status, EXCLUDED.basis,
               EXCLUDED.published_at, EXCLUDED.url, EXCLUDED.locator, EXCLUDED.parser_version)`,
-      values: [column((r) => r.district), column((r) => r.indicator), column((r) => r.measure), column((r) => r.accumulation), column((r) => r.period),
-        column((r) => r.value), column((r) => r.rawValue), column((r) => r.unit), column((r) => r.unitMult), column((r) => r.status), column((r) => r.basis),
-        ctx.validFrom, ctx.documentId, ctx.url, ctx.parserVersion, column((r) => r.locator)],
+      values: [column((c) => c.r.district), column((c) => c.r.indicator), column((c) => c.r.measure), column((c) => c.r.accumulation), column((c) => c.r.period),
+        column((c) => c.r.value), column((c) => c.r.rawValue), column((c) => c.r.unit), column((c) => c.r.unitMult), column((c) => c.r.status),
+        column((c) => c.r.basis), column((c) => c.ctx.validFrom), column((c) => c.ctx.documentId), column((c) => c.ctx.url), column((c) => c.ctx.parserVersion),
+        column((c) => c.r.locator)],
     });
   }
 
-  // Publications and vintages of the keys, and whether the document already has mentions or
-  // rejects, in one round trip: one row layout for both kinds (t1/t2: published_at, or valid_from
-  // and valid_to). Read after the key locks, so a concurrent store of the same document has
-  // committed or not begun. Not prepared (no `name`): a generic plan for a join with an array
+  // Publications and vintages of the keys, and whether each document already has mentions or
+  // rejects ('f' rows), in one round trip: one row layout for every kind (t1/t2: published_at, or
+  // valid_from and valid_to). Read after the key locks, so a concurrent store of the same document
+  // has committed or not begun. Not prepared (no `name`): a generic plan for a join with an array
   // parameter knows nothing of its length and scans the whole table; a custom plan uses the key index.
   const { rows: stateRows } = await client.query<StateRow>({
-    text: `WITH flags AS MATERIALIZED (
-       SELECT EXISTS (SELECT 1 FROM core.target_mention WHERE document_id = $6) AS has_mentions,
-              EXISTS (SELECT 1 FROM core.reject WHERE document_id = $6) AS has_rejects)
-     SELECT 'p' AS kind, p.id, concat_ws('|', p.district, p.indicator, p.measure, p.accumulation, p.period) AS key, p.value::text AS value, p.raw_value,
+    text: `SELECT 'p' AS kind, p.id, concat_ws('|', p.district, p.indicator, p.measure, p.accumulation, p.period) AS key, p.value::text AS value, p.raw_value,
             p.unit, p.unit_mult, p.status, p.basis, p.published_at AS t1, NULL::timestamptz AS t2, p.document_id, p.url, p.locator, p.parser_version,
-            f.has_mentions, f.has_rejects
-     FROM core.publication p ${KEY_JOIN} CROSS JOIN flags f
+            NULL::boolean AS has_mentions, NULL::boolean AS has_rejects
+     FROM core.publication p ${KEY_JOIN}
      UNION ALL
      SELECT 'o', o.id, concat_ws('|', o.district, o.indicator, o.measure, o.accumulation, o.period), o.value::text, o.raw_value,
-            o.unit, o.unit_mult, o.status, o.basis, o.valid_from, o.valid_to, o.document_id, o.url, o.locator, o.parser_version,
-            f.has_mentions, f.has_rejects
-     FROM core.observation o ${KEY_JOIN} CROSS JOIN flags f`,
-    values: [...keyArrays(keys), ctx.documentId],
+            o.unit, o.unit_mult, o.status, o.basis, o.valid_from, o.valid_to, o.document_id, o.url, o.locator, o.parser_version, NULL, NULL
+     FROM core.observation o ${KEY_JOIN}
+     UNION ALL
+     SELECT 'f', d.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, d.id, NULL, NULL, NULL,
+            EXISTS (SELECT 1 FROM core.target_mention WHERE document_id = d.id), EXISTS (SELECT 1 FROM core.reject WHERE document_id = d.id)
+     FROM unnest($6::bigint[]) AS d(id)`,
+    values: [...keyArrays(keys), documentIds],
   });
-  // No row at all (every key gone, none published elsewhere): the flags stay unknown (looked up later).
-  if (stateRows[0]) {
-    existingRows.mentions = stateRows[0].has_mentions;
-    existingRows.rejects = stateRows[0].has_rejects;
-  }
   const pubsByKey = new Map<string, PublicationRow[]>();
-  const existing: ObservationRow[] = [];
+  const rowsByKey = new Map<string, ObservationRow[]>();
   for (const r of stateRows) {
-    if (r.kind === 'p') {
+    if (r.kind === 'f') {
+      existingRows[indexOf.get(r.id)!] = { mentions: r.has_mentions, rejects: r.has_rejects };
+    } else if (r.kind === 'p') {
       const list = pubsByKey.get(r.key) ?? [];
       list.push({ id: r.id, key: r.key, value: r.value, raw_value: r.raw_value, unit: r.unit, unit_mult: r.unit_mult, status: r.status, basis: r.basis,
         publishedAt: r.t1, documentId: r.document_id, url: r.url, locator: r.locator, parser_version: r.parser_version });
       pubsByKey.set(r.key, list);
     } else {
-      existing.push({ id: r.id, key: r.key, value: r.value, valid_from: r.t1, valid_to: r.t2, document_id: r.document_id, raw_value: r.raw_value, status: r.status,
-        basis: r.basis, unit: r.unit, unit_mult: r.unit_mult, locator: r.locator, parser_version: r.parser_version });
+      const list = rowsByKey.get(r.key) ?? [];
+      list.push({ id: r.id, key: r.key, value: r.value, valid_from: r.t1, valid_to: r.t2, document_id: r.document_id, raw_value: r.raw_value,
+        status: r.status, basis: r.basis, unit: r.unit, unit_mult: r.unit_mult, locator: r.locator, parser_version: r.parser_version });
+      rowsByKey.set(r.key, list);
     }
   }
-  const rowsByKey = new Map<string, ObservationRow[]>();
-  for (const row of existing) rowsByKey.set(row.key, [...(rowsByKey.get(row.key) ?? []), row]);
 
   const deletes: number[] = [];
   const updates: Array<{ id: number; row: ObservationRow; vintage: DerivedVintage<PublicationRow> }> = [];
   const inserts: Array<DerivedVintage<PublicationRow>> = [];
   for (const key of keys) {
     const updatesBefore = updates.length;
+    const touching = touchedBy.get(key)!;
+    const counts = outcomes[touching[0]!]!.counts;
     const current = rowsByKey.get(key) ?? [];
     const wanted = deriveVintages(pubsByKey.get(key) ?? []);
     const byIdentity = new Map(current.map((row) => [`${row.valid_from.getTime()}|${row.document_id}`, row]));
@@ -266,7 +293,7 @@ async function storeObservations(client: PoolClient, records: readonly Observati
     }
     for (const row of byIdentity.values()) deletes.push(row.id);
     counts.removed += byIdentity.size;
-    if (added > 0 || byIdentity.size > 0 || updates.length > updatesBefore) changedKeys.add(key);
+    if (added > 0 || byIdentity.size > 0 || updates.length > updatesBefore) for (const i of touching) outcomes[i]!.changedKeys.add(key);
     if (current.length === 0) counts.inserted += added;
     else counts.revised += added;
   }
@@ -341,106 +368,164 @@ export function recordsDigest(records: DocumentRecords, ctx: Pick<StoreContext, 
 
 /** What storing a document did: the counts, and the figure keys whose vintages changed. */
 export interface StoreOutcome {
+  /** The rows this document changed; a key several documents of a batch touch counts for the first. */
   counts: StoreCounts;
-  /** `district|indicator|measure|accumulation|period` of every key with a vintage inserted, updated or deleted. */
+  /** `district|indicator|measure|accumulation|period` of every key of this document with a vintage inserted, updated or deleted. */
   changedKeys: ReadonlySet<string>;
 }
 
+interface MutableOutcome {
+  counts: StoreCounts;
+  changedKeys: Set<string>;
+}
+
+/** Store one document's records (see {@link storeDocuments}). */
 export async function storeRecords(client: PoolClient, records: DocumentRecords, ctx: StoreContext): Promise<StoreOutcome> {
-  const counts: StoreCounts = { inserted: 0, revised: 0, unchanged: 0, removed: 0, news: 0, targetMentions: 0, rejects: 0 };
-  const existingRows: ExistingRows = { mentions: null, rejects: null };
-  const changedKeys = new Set<string>();
-  await storeObservations(client, records.observations, ctx, counts, existingRows, changedKeys);
-
-  for (const item of records.news) {
-    await client.query(
-      `INSERT INTO core.news_item (document_id, url, title, lang, published_at, districts, industries, areas, summary, parser_version)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (url) DO UPDATE SET document_id = EXCLUDED.document_id, title = EXCLUDED.title, lang = EXCLUDED.lang,
-         published_at = EXCLUDED.published_at, districts = EXCLUDED.districts, industries = EXCLUDED.industries,
-         areas = EXCLUDED.areas, summary = EXCLUDED.summary, parser_version = EXCLUDED.parser_version
-       WHERE (core.news_item.document_id, core.news_item.title, core.news_item.lang, core.news_item.published_at,
-              core.news_item.districts, core.news_item.industries, core.news_item.areas, core.news_item.summary, core.news_item.parser_version)
-         IS DISTINCT FROM (EXCLUDED.document_id, EXCLUDED.title, EXCLUDED.lang, EXCLUDED.published_at, EXCLUDED.districts,
-              EXCLUDED.industries, EXCLUDED.areas, EXCLUDED.summary, EXCLUDED.parser_version)`,
-      [ctx.documentId, ctx.url, item.title, item.lang, item.publishedAt ?? null, item.districts, item.industries, item.areas, item.summary ?? null, ctx.parserVersion],
-    );
-    counts.news += 1;
-  }
-
-  // Mentions and rejects belong to the document: made equal to this reading, touching only what differs.
-  const mentions = new Map<string, TargetMentionRecord>();
-  for (const mention of records.targetMentions) if (!mentions.has(mention.locator)) mentions.set(mention.locator, mention);
-  counts.targetMentions = await syncDocumentRows(client, 'core.target_mention', ctx.documentId,
-    ['scope', 'indicator', 'value', 'unit', 'unit_mult', 'target_year', 'raw_text', 'locator', 'parser_version'],
-    [...mentions.values()].map((m) => [m.scope, m.indicator ?? null, m.value ?? null, m.unit ?? null, m.unitMult ?? null, m.targetYear ?? null, m.rawText, m.locator, ctx.parserVersion]),
-    existingRows.mentions);
-  await replaceRejects(client, records.rejects, ctx, existingRows.rejects);
-  counts.rejects = records.rejects.length;
-  // The stated publication time and the mark of the parser version, in one statement: a replay
-  // leaves the row as it was.
-  await client.query(
-    `UPDATE raw.document
-     SET published_at = coalesce($3, published_at),
-         normalized_at = CASE WHEN normalized_at IS NULL OR parser_version IS DISTINCT FROM $2 THEN now() ELSE normalized_at END,
-         parser_version = $2, records_digest = $4
-     WHERE id = $1 AND (normalized_at IS NULL OR parser_version IS DISTINCT FROM $2 OR published_at IS DISTINCT FROM coalesce($3, published_at)
-                        OR records_digest IS DISTINCT FROM $4)`,
-    [ctx.documentId, ctx.parserVersion, ctx.publishedAt ?? null, ctx.recordsDigest ?? null],
-  );
-  return { counts, changedKeys };
+  const [outcome] = await storeDocuments(client, [{ records, ctx }]);
+  return outcome!;
 }
 
 /**
- * Make the rows of `table` belonging to a document equal `wanted` (each a list of values for
- * `columns`): delete the rows no longer wanted, insert the missing ones, leave equal rows alone.
- * Returns the number of wanted rows.
+ * Store several documents' records in the caller's transaction, with as many statements as one
+ * document takes: the result is the same as storing them one after another (vintages depend only
+ * on the set of publications), and the round trips are shared. The documents must be distinct.
  */
-async function syncDocumentRows(client: PoolClient, table: string, documentId: number, columns: readonly string[], wanted: ReadonlyArray<readonly unknown[]>,
-  hasRows: boolean | null = null): Promise<number> {
+export async function storeDocuments(client: PoolClient, items: readonly StoreItem[]): Promise<StoreOutcome[]> {
+  if (new Set(items.map((item) => item.ctx.documentId)).size !== items.length) throw new Error('storeDocuments: a document appears twice in one batch');
+  const outcomes: MutableOutcome[] = items.map(() => ({
+    counts: { inserted: 0, revised: 0, unchanged: 0, removed: 0, news: 0, targetMentions: 0, rejects: 0 },
+    changedKeys: new Set<string>(),
+  }));
+  // Whether each document already has mentions or rejects (null: not known, looked up when needed).
+  const existingRows: ExistingRows[] = items.map(() => ({ mentions: null, rejects: null }));
+  await storeObservations(client, items, outcomes, existingRows);
+
+  for (const [i, { records, ctx }] of items.entries()) {
+    for (const item of records.news) {
+      await client.query(
+        `INSERT INTO core.news_item (document_id, url, title, lang, published_at, districts, industries, areas, summary, parser_version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (url) DO UPDATE SET document_id = EXCLUDED.document_id, title = EXCLUDED.title, lang = EXCLUDED.lang,
+           published_at = EXCLUDED.published_at, districts = EXCLUDED.districts, industries = EXCLUDED.industries,
+           areas = EXCLUDED.areas, summary = EXCLUDED.summary, parser_version = EXCLUDED.parser_version
+         WHERE (core.news_item.document_id, core.news_item.title, core.news_item.lang, core.news_item.published_at,
+                core.news_item.districts, core.news_item.industries, core.news_item.areas, core.news_item.summary, core.news_item.parser_version)
+           IS DISTINCT FROM (EXCLUDED.document_id, EXCLUDED.title, EXCLUDED.lang, EXCLUDED.published_at, EXCLUDED.districts,
+                EXCLUDED.industries, EXCLUDED.areas, EXCLUDED.summary, EXCLUDED.parser_version)`,
+        [ctx.documentId, ctx.url, item.title, item.lang, item.publishedAt ?? null, item.districts, item.industries, item.areas, item.summary ?? null, ctx.parserVersion],
+      );
+      outcomes[i]!.counts.news += 1;
+    }
+  }
+
+  // Mentions and rejects belong to their document: made equal to this reading, touching only what differs.
+  await syncDocumentRows(client, 'core.target_mention', MENTION_COLUMNS, items.map(({ records, ctx }, i) => {
+    const mentions = new Map<string, TargetMentionRecord>();
+    for (const mention of records.targetMentions) if (!mentions.has(mention.locator)) mentions.set(mention.locator, mention);
+    outcomes[i]!.counts.targetMentions = mentions.size;
+    return { documentId: ctx.documentId, hasRows: existingRows[i]!.mentions, rows: [...mentions.values()].map((m) => mentionRow(m, ctx)) };
+  }));
+  await syncDocumentRows(client, 'core.reject', REJECT_COLUMNS, items.map(({ records, ctx }, i) => {
+    outcomes[i]!.counts.rejects = records.rejects.length;
+    return { documentId: ctx.documentId, hasRows: existingRows[i]!.rejects, rows: records.rejects.map((r) => rejectRow(r, ctx)) };
+  }));
+  // The stated publication time and the mark of the parser version, in one statement: a replay
+  // leaves the rows as they were. Not prepared: a join with array parameters.
+  await client.query(
+    `UPDATE raw.document d
+     SET published_at = coalesce(v.published_at, d.published_at),
+         normalized_at = CASE WHEN d.normalized_at IS NULL OR d.parser_version IS DISTINCT FROM v.parser_version THEN now() ELSE d.normalized_at END,
+         parser_version = v.parser_version, records_digest = v.records_digest
+     FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[]) AS v(id, parser_version, published_at, records_digest)
+     WHERE d.id = v.id AND (d.normalized_at IS NULL OR d.parser_version IS DISTINCT FROM v.parser_version
+                            OR d.published_at IS DISTINCT FROM coalesce(v.published_at, d.published_at) OR d.records_digest IS DISTINCT FROM v.records_digest)`,
+    [items.map((item) => item.ctx.documentId), items.map((item) => item.ctx.parserVersion), items.map((item) => item.ctx.publishedAt ?? null),
+      items.map((item) => item.ctx.recordsDigest ?? null)],
+  );
+  return outcomes;
+}
+
+const MENTION_COLUMNS = ['scope', 'indicator', 'value', 'unit', 'unit_mult', 'target_year', 'raw_text', 'locator', 'parser_version'] as const;
+const mentionRow = (m: TargetMentionRecord, ctx: Pick<StoreContext, 'parserVersion'>) =>
+  [m.scope, m.indicator ?? null, m.value ?? null, m.unit ?? null, m.unitMult ?? null, m.targetYear ?? null, m.rawText, m.locator, ctx.parserVersion];
+const REJECT_COLUMNS = ['source_key', 'reason', 'detail', 'locator', 'raw', 'parser_version'] as const;
+const rejectRow = (r: RejectRecord, ctx: Pick<StoreContext, 'sourceKey' | 'parserVersion'>) =>
+  [ctx.sourceKey, r.reason, r.detail, r.locator, r.raw === undefined ? null : JSON.stringify(r.raw), ctx.parserVersion];
+
+/** The rows one document should have in a table of its own rows. */
+interface WantedRows {
+  documentId: number;
+  /** Whether the document has rows there now (false: none under the same locks; null: not known). */
+  hasRows: boolean | null;
+  /** Values for the table's columns, one list per row. */
+  rows: ReadonlyArray<readonly unknown[]>;
+}
+
+/**
+ * Make the rows of `table` belonging to each document equal what it wants: delete the rows no
+ * longer wanted, insert the missing ones, leave equal rows alone; one statement of each kind for
+ * every document together.
+ */
+async function syncDocumentRows(client: PoolClient, table: string, columns: readonly string[], documents: readonly WantedRows[]): Promise<void> {
   const list = columns.join(', ');
-  // `hasRows` false: the caller saw none under the same locks, so there is nothing to compare with.
-  const { rows } = hasRows === false ? { rows: [] } : await client.query(`SELECT id, json_build_array(${list})::text AS key FROM ${table} WHERE document_id = $1`, [documentId]);
-  const existing = new Map<string, number[]>();
-  for (const row of rows) existing.set(row.key, [...(existing.get(row.key) ?? []), row.id]);
-  let missing = wanted;
-  if (rows.length > 0 && wanted.length > 0) {
-    // The wanted rows' keys, rendered by PostgreSQL exactly as the stored ones are, in one round trip.
+  const lookup = documents.filter((d) => d.hasRows !== false).map((d) => d.documentId);
+  const { rows } = lookup.length === 0 ? { rows: [] }
+    : await client.query<{ id: number; document_id: number; key: string }>(
+      `SELECT id, document_id, json_build_array(${list})::text AS key FROM ${table} WHERE document_id = ANY($1::bigint[])`, [lookup]);
+  // Stored rows by document, then by their key as PostgreSQL renders it.
+  const existing = new Map<number, Map<string, number[]>>();
+  for (const row of rows) {
+    const byKey = existing.get(row.document_id) ?? new Map<string, number[]>();
+    byKey.set(row.key, [...(byKey.get(row.key) ?? []), row.id]);
+    existing.set(row.document_id, byKey);
+  }
+  // The wanted rows of documents that have rows, rendered by PostgreSQL exactly as the stored ones are.
+  const compared = documents.filter((d) => existing.has(d.documentId) && d.rows.length > 0);
+  const keys = await renderKeys(client, columns, compared.flatMap((d) => d.rows));
+  const missing: unknown[][] = [];
+  let k = 0;
+  for (const document of documents) {
+    const stored = existing.get(document.documentId);
+    for (const values of document.rows) {
+      const ids = stored && document.rows.length > 0 ? stored.get(keys[k++]!) : undefined;
+      if (ids && ids.length > 0) ids.pop();
+      else missing.push([document.documentId, ...values]);
+    }
+  }
+  // Chunks keep each statement far below PostgreSQL's 65535-parameter limit.
+  for (let i = 0; i < missing.length; i += 1000) {
+    const { sql, params } = valuesList(missing.slice(i, i + 1000));
+    await client.query(`INSERT INTO ${table} (document_id, ${list}) VALUES ${sql}`, params);
+  }
+  const stale = [...existing.values()].flatMap((byKey) => [...byKey.values()].flat());
+  if (stale.length > 0) await client.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [stale]);
+}
+
+/** `json_build_array(…)::text` of each row of values, in order, as PostgreSQL renders the stored rows. */
+async function renderKeys(client: PoolClient, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>): Promise<string[]> {
+  const keys: string[] = [];
+  const names = columns.map((_c, i) => `c${i}`);
+  for (let start = 0; start < rows.length; start += 1000) {
     const params: unknown[] = [];
-    const tuples = wanted.map((values, i) => {
+    const tuples = rows.slice(start, start + 1000).map((values, i) => {
       const cells = [`$${params.push(i)}::int`];
       values.forEach((value, j) => cells.push(`$${params.push(value)}::${COLUMN_TYPES[columns[j]!] ?? 'text'}`));
       return `(${cells.join(', ')})`;
     });
-    const names = columns.map((_c, i) => `c${i}`);
-    const { rows: keys } = await client.query<{ key: string }>(
+    const { rows: rendered } = await client.query<{ key: string }>(
       `SELECT json_build_array(${names.join(', ')})::text AS key FROM (VALUES ${tuples.join(', ')}) AS v(i, ${names.join(', ')}) ORDER BY i`,
       params,
     );
-    missing = wanted.filter((_values, i) => {
-      const ids = existing.get(keys[i]!.key);
-      if (!ids || ids.length === 0) return true;
-      ids.pop();
-      return false;
-    });
+    keys.push(...rendered.map((row) => row.key));
   }
-  // Chunks keep each statement far below PostgreSQL's 65535-parameter limit.
-  for (let i = 0; i < missing.length; i += 1000) {
-    const { sql, params } = valuesList(missing.slice(i, i + 1000).map((values) => [documentId, ...values]));
-    await client.query(`INSERT INTO ${table} (document_id, ${list}) VALUES ${sql}`, params);
-  }
-  const stale = [...existing.values()].flat();
-  if (stale.length > 0) await client.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [stale]);
-  return wanted.length;
+  return keys;
 }
 
 const COLUMN_TYPES: Record<string, string> = {
   value: 'numeric', unit_mult: 'smallint', target_year: 'integer', raw: 'jsonb',
 };
 
-/** Make the rejects of a document equal `rejects` (also used when the whole document is unreadable). */
-export async function replaceRejects(client: PoolClient, rejects: readonly RejectRecord[], ctx: Pick<StoreContext, 'documentId' | 'sourceKey' | 'parserVersion'>,
-  hasRows: boolean | null = null): Promise<void> {
-  await syncDocumentRows(client, 'core.reject', ctx.documentId, ['source_key', 'reason', 'detail', 'locator', 'raw', 'parser_version'],
-    rejects.map((r) => [ctx.sourceKey, r.reason, r.detail, r.locator, r.raw === undefined ? null : JSON.stringify(r.raw), ctx.parserVersion]), hasRows);
+/** Make the rejects of a document equal `rejects` (when the whole document is unreadable). */
+export async function replaceRejects(client: PoolClient, rejects: readonly RejectRecord[], ctx: Pick<StoreContext, 'documentId' | 'sourceKey' | 'parserVersion'>): Promise<void> {
+  await syncDocumentRows(client, 'core.reject', REJECT_COLUMNS, [{ documentId: ctx.documentId, hasRows: null, rows: rejects.map((r) => rejectRow(r, ctx)) }]);
 }
