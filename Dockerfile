@@ -25,7 +25,9 @@ CMD ["node", "--import", "tsx", "services/fetcher/src/main.ts"]
 
 FROM base AS normalizer
 EXPOSE 9102
-CMD ["node", "--import", "tsx", "services/normalizer/src/main.ts"]
+# A young generation of 4 MB on the main thread (parsing runs in a thread of its own, with its own
+# heap): about 30 MB less resident at the same speed (bench/README "Performance").
+CMD ["node", "--max-semi-space-size=4", "--import", "tsx", "services/normalizer/src/main.ts"]
 
 FROM base AS aggregator
 EXPOSE 9103

@@ -199,12 +199,15 @@ export function readPeakRssMb(pid: number): number {
   return round(kb / 1024, 1);
 }
 
+/** Node flags of a stage, as the Dockerfile runs it. */
+const NODE_FLAGS: Partial<Record<Stage, string[]>> = { normalizer: ['--max-semi-space-size=4'] };
+
 /**
  * Start `services/<stage>/src/main.ts` as its own process, with the services' default
  * concurrency, and resolve once it logged "<stage> started".
  */
 export async function startStage(stage: Stage, env: Record<string, string>, config: BenchConfig): Promise<ServiceProcess> {
-  const args = ['--import', 'tsx'];
+  const args = [...(NODE_FLAGS[stage] ?? []), '--import', 'tsx'];
   if (config.profile) {
     // One folder per stage: Node writes a profile per thread (the main one, tsx's loader thread).
     mkdirSync(`${OUT_DIR}/profiles/${stage}`, { recursive: true });

@@ -31,6 +31,11 @@ export interface ParsePoolOptions {
   parseTimeoutMs?: number;
   /** Heap (V8 old generation) of each thread; a parse that exhausts it fails as `unreadable_document`. Default 512. */
   maxOldGenerationSizeMb?: number;
+  /**
+   * Young generation of each thread, where a parse's garbage is born and dies. Default 8: measured
+   * on the 20 KB benchmark article, as fast as V8's default and about 40 MB less resident.
+   */
+  maxYoungGenerationSizeMb?: number;
   /** Let `test:` URLs misbehave in the threads (see parse-worker-thread.ts). Tests only. */
   testHooks?: boolean;
 }
@@ -92,6 +97,7 @@ class ThreadPool implements ParsePool {
   readonly threads: number;
   private readonly parseTimeoutMs: number;
   private readonly maxOldGenerationSizeMb: number;
+  private readonly maxYoungGenerationSizeMb: number;
   private readonly workerData: ParseWorkerData;
   private readonly live = new Set<Thread>();
   private readonly queue: Task[] = [];
@@ -102,6 +108,7 @@ class ThreadPool implements ParsePool {
     this.threads = options.threads;
     this.parseTimeoutMs = options.parseTimeoutMs ?? 60_000;
     this.maxOldGenerationSizeMb = options.maxOldGenerationSizeMb ?? 512;
+    this.maxYoungGenerationSizeMb = options.maxYoungGenerationSizeMb ?? 8;
     this.workerData = { indicators: options.indicators, ...(options.testHooks ? { testHooks: true } : {}) };
     this.dispatch();
   }
@@ -144,7 +151,7 @@ class ThreadPool implements ParsePool {
   private spawn(): void {
     const worker = new Worker(new URL('./parse-worker.mjs', import.meta.url), {
       workerData: this.workerData,
-      resourceLimits: { maxOldGenerationSizeMb: this.maxOldGenerationSizeMb },
+      resourceLimits: { maxOldGenerationSizeMb: this.maxOldGenerationSizeMb, maxYoungGenerationSizeMb: this.maxYoungGenerationSizeMb },
     });
     const thread: Thread = { worker, ready: false, tasks: [] };
     this.live.add(thread);
