@@ -99,13 +99,23 @@ export function createStatisticsKeeper(pool: pg.Pool, options: StatisticsKeeperO
   const look = async (): Promise<void> => {
     const tables = options.tables.map((table) => table.name).filter((name) => !refused.has(name));
     if (tables.length === 0) return;
-    const { rows } = await pool.query<{ name: string; qualified: string }>(
-      `SELECT t.name, s.relid::regclass::text AS qualified FROM unnest($1::text[]) AS t(name)
+    // ANALYZE by a role that may not analyze a table only warns and skips it: ask first (the owner,
+    // the database's owner or a superuser may; MAINTAIN of PostgreSQL 17 is not looked at).
+    const { rows } = await pool.query<{ name: string; qualified: string; permitted: boolean }>(
+      `SELECT t.name, s.relid::regclass::text AS qualified,
+              pg_has_role(c.relowner, 'USAGE') OR pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE')
+                OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS permitted
+       FROM unnest($1::text[]) AS t(name)
        JOIN pg_stat_user_tables s ON s.relid = to_regclass(t.name) JOIN pg_class c ON c.oid = s.relid
-       WHERE s.n_live_tup > 50 + (1 + $2) * greatest(c.reltuples, 0)`,
+       WHERE s.n_live_tup > 50 + (1 + $2::float8) * greatest(c.reltuples, 0)`,
       [tables, fraction],
     );
-    for (const { name, qualified } of rows) {
+    for (const { name, qualified, permitted } of rows) {
+      if (!permitted) {
+        refused.add(name);
+        options.onEvent?.({ table: name, analyzed: false, error: new Error(`this role may not analyze ${qualified} (not its owner)`) });
+        continue;
+      }
       try {
         await withTransaction(pool, async (client) => {
           const { rows: [lock] } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7271)) AS ok', [name]);

@@ -6,9 +6,12 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { decodeBody } from '@nst/shared/charset';
 import { NonRetryableError } from '@nst/shared/errors';
 import { loadSeeds, type Indicator } from '@nst/shared/seeds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inputFromArchive, type ArchivedInput } from './archived-input';
 import type { IndicatorCatalog } from './indicators';
 import { createParsePool, ParsePoolError, type ParsePool, type ParsePoolOptions } from './parse-pool';
 import { parseDocument } from './parsers/index';
@@ -77,6 +80,31 @@ describe('a pool of two threads', () => {
     expect(inline).toBeInstanceOf(NonRetryableError);
     expect(threaded).toBeInstanceOf(NonRetryableError);
     expect(threaded).toMatchObject({ name: 'NonRetryableError', code: (inline as NonRetryableError).code, message: (inline as NonRetryableError).message });
+  }, SLOW);
+
+  it('parses an archived GBK page as the inline parse of the archive and of the fetcher\'s decoded text; refuses a body that is not gzip', async () => {
+    const bytes = readCase('stats-table-gbk-jinshan.html');
+    const contentType = 'text/html';
+    const fields = { contentType, url: 'https://tjj.jinshan.gov.cn/2025-06.html', format: 'stats-table', district: 'jinshan', lang: 'zh', fetchedAt: new Date('2025-07-23T00:00:00Z') } as const;
+    const archived: ArchivedInput = { documentId: 7, bodyGzip: gzipSync(bytes), hasText: true, ...fields };
+    // The text the fetcher archived: not valid UTF-8, so decoded as GBK.
+    const fetched = decodeBody(bytes, contentType);
+    expect(fetched.text).toContain('金山');
+    expect(bytes.toString('utf8')).not.toContain('金山');
+
+    const threaded = await pool.parse(archived);
+    const inline = await parseDocument(inputFromArchive(archived), catalog);
+    const asFetched = await parseDocument({ bytes, text: fetched.text, ...fields }, catalog);
+    expect(inline.records.filter((record) => record.kind === 'observation').length).toBeGreaterThan(5);
+    expect(threaded).toStrictEqual(inline);
+    expect(threaded).toStrictEqual(asFetched);
+
+    const notGzip: ArchivedInput = { ...archived, bodyGzip: bytes };
+    const refused = await pool.parse(notGzip).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(NonRetryableError);
+    expect(refused).toMatchObject({ code: 'unreadable_document', message: 'document 7: archived body is not valid gzip' });
+    // Nothing wrong with the thread: the next archived page parses.
+    expect(await pool.parse(archived)).toStrictEqual(inline);
   }, SLOW);
 
   it('gives a document to a free thread rather than queueing it behind a slow one', async () => {

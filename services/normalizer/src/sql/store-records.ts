@@ -294,8 +294,12 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
     for (const row of byIdentity.values()) deletes.push(row.id);
     counts.removed += byIdentity.size;
     if (added > 0 || byIdentity.size > 0 || updates.length > updatesBefore) for (const i of touching) outcomes[i]!.changedKeys.add(key);
-    if (current.length === 0) counts.inserted += added;
-    else counts.revised += added;
+    // A key new to the database: its first vintage is an insertion, later ones (a revision stored in
+    // the same batch) revisions, as when the documents are stored one after the other.
+    if (current.length === 0 && added > 0) {
+      counts.inserted += 1;
+      counts.revised += added - 1;
+    } else counts.revised += added;
   }
 
   if (deletes.length > 0) await client.query('DELETE FROM core.observation WHERE id = ANY($1::bigint[])', [deletes]);

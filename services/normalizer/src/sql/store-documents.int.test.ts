@@ -1,0 +1,401 @@
+/**
+ * Storing several documents in one transaction (storeDocuments) against real PostgreSQL and Redis:
+ * the database ends exactly as storing them one by one leaves it, whatever the order; a replay
+ * changes nothing; each document is told the keys whose vintages it changed; and through
+ * normalizeDocument, one document that cannot be stored fails alone while the others of its batch
+ * are stored.
+ */
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeBody } from '@nst/shared/charset';
+import { withTransaction, type Pool } from '@nst/shared/db';
+import { closeQueues, createQueues, type Queues } from '@nst/shared/jobs';
+import { createLogger } from '@nst/shared/logger';
+import { createRedis } from '@nst/shared/redis';
+import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@nst/shared/testing';
+import { inputFromArchive } from '../archived-input';
+import type { IndicatorCatalog } from '../indicators';
+import { normalizeDocument, type NormalizeDeps } from '../jobs/normalize-document';
+import { parseDocument } from '../parsers/index';
+import { PARSER_VERSION, type NewsItemRecord, type ObservationRecord, type RejectRecord, type TargetMentionRecord } from '../records';
+import { loadTestCatalog, readCase } from '../testing';
+import { loadDocument } from './load-document';
+import { recordsDigest, storeDocuments, storeRecords, type StoreCounts, type StoreItem, type StoreOutcome } from './store-records';
+
+const logger = createLogger({ service: 'store-documents-test', level: 'silent' });
+
+interface Fixture {
+  file: string;
+  sourceKey: string;
+  format: string;
+  url: string;
+  contentType?: string;
+  /** Applied to the page before archiving it. */
+  edit?: (page: string) => string;
+}
+
+const REVISED_AT = '2025-09-30 10:00';
+const FIXTURES = {
+  // A bulletin and the same bulletin republished later with the GDP level revised.
+  original: { file: 'bulletin-baoshan-2024.html', sourceKey: 'bs-bulletin', format: 'bulletin', url: 'https://xxgk.shbsq.gov.cn/bulletin-2024.html' },
+  revised: {
+    file: 'bulletin-baoshan-2024.html', sourceKey: 'bs-bulletin', format: 'bulletin', url: 'https://xxgk.shbsq.gov.cn/bulletin-2024-revised.html',
+    edit: (page) => page.replace('1,802.35', '1,811.20').replace('2025-03-28 15:00', REVISED_AT),
+  },
+  // Unrelated documents with rejects (an unknown indicator row; a GBK page).
+  twoLevel: { file: 'stats-table-two-level-headers.html', sourceKey: 'bs-stats-monthly', format: 'stats-table', url: 'https://tjj.shbsq.gov.cn/2025-10.html' },
+  gbk: { file: 'stats-table-gbk-jinshan.html', sourceKey: 'js-stats-monthly', format: 'stats-table', url: 'https://tjj.jinshan.gov.cn/2025-06.html', contentType: 'text/html' },
+  // News quoting the same Baoshan GDP figures before the bulletin (news vintages), with a news item and target mentions.
+  newsZh: { file: 'news-zh-baoshan.html', sourceKey: 'bs-news', format: 'news-article', url: 'https://www.shbsq.gov.cn/news/2025-02-10.html' },
+  newsEn: { file: 'news-en-target.html', sourceKey: 'sh-news-en', format: 'news-article', url: 'https://english.shanghai.gov.cn/news/2025-01-16.html' },
+  // More unrelated documents for the concurrent jobs.
+  jinshanBulletin: { file: 'bulletin-jinshan-q3-report.html', sourceKey: 'js-bulletin', format: 'bulletin', url: 'https://tjj.jinshan.gov.cn/q3.html' },
+  districts: { file: 'stats-table-districts.html', sourceKey: 'sh-tjj-monthly', format: 'stats-table', url: 'https://tjj.sh.gov.cn/2025-09.html' },
+  firstMonths: { file: 'stats-table-1-2-months.html', sourceKey: 'bs-stats-monthly', format: 'stats-table', url: 'https://tjj.shbsq.gov.cn/2025-02.html' },
+} satisfies Record<string, Fixture>;
+type Name = keyof typeof FIXTURES;
+
+const GDP_2024 = 'baoshan|gdp|level|period|2024';
+
+/** Archive a fixture as the fetcher would (same columns, text decoded as it decodes), returning the document id. */
+async function archive(pool: Pool, name: Name): Promise<number> {
+  const fixture: Fixture = FIXTURES[name];
+  const raw = readCase(fixture.file);
+  const body = fixture.edit ? Buffer.from(fixture.edit(raw.toString('utf8'))) : raw;
+  const contentType = fixture.contentType ?? 'text/html; charset=utf-8';
+  const digest = createHash('sha256').update(body).digest('hex');
+  const { rows } = await pool.query<{ id: number }>(
+    `INSERT INTO raw.document (source_key, url, final_url, http_status, content_type, body_gzip, body_size, text, sha256_bytes,
+                               sha256_canonical, role, format, fetched_at)
+     VALUES ($1, $2, $2, 200, $3, $4, $5, $6, $7, $7, 'document', $8, '2026-11-01T00:00:00Z') RETURNING id`,
+    [fixture.sourceKey, fixture.url, contentType, gzipSync(body), body.length, decodeBody(body, contentType).text.replaceAll('\u0000', ''), digest, fixture.format],
+  );
+  return rows[0]!.id;
+}
+
+/** What normalize-document.ts would store for a document now: parsed from the archive, split by kind, with its digest. */
+async function readingOf(pool: Pool, catalog: IndicatorCatalog, documentId: number): Promise<StoreItem> {
+  const doc = await loadDocument(pool, documentId);
+  const parsed = await parseDocument(inputFromArchive(doc.archived), catalog);
+  const observations: ObservationRecord[] = [];
+  const news: NewsItemRecord[] = [];
+  const targetMentions: TargetMentionRecord[] = [];
+  const rejects: RejectRecord[] = [];
+  for (const record of parsed.records) {
+    if (record.kind === 'observation') observations.push(record);
+    else if (record.kind === 'news_item') news.push(record);
+    else if (record.kind === 'target_mention') targetMentions.push(record);
+    else rejects.push(record);
+  }
+  const stated = parsed.publishedAt ? new Date(parsed.publishedAt) : null;
+  const publishedAt = stated && !Number.isNaN(stated.getTime()) ? stated : null;
+  const validFrom = publishedAt ?? doc.publishedAt ?? doc.fetchedAt;
+  const ctx = { documentId, sourceKey: doc.sourceKey, url: doc.url, parserVersion: PARSER_VERSION };
+  const records = { observations, news, targetMentions, rejects };
+  return { records, ctx: { ...ctx, validFrom, publishedAt, recordsDigest: recordsDigest(records, { ...ctx, validFrom, publishedAt }) } };
+}
+
+const keyOf = (r: ObservationRecord) => `${r.district}|${r.indicator}|${r.measure}|${r.accumulation}|${r.period}`;
+
+/**
+ * Every stored row that storing decides, documents named by URL (ids may differ between databases):
+ * publications, vintages with their validity and provenance, rejects, target mentions, news items,
+ * and each document's digest, parser version and stated publication time.
+ */
+async function fingerprint(pool: Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ row: string }>(`
+    SELECT row FROM (
+      SELECT format('publication %s|%s|%s|%s|%s value=%s raw=%s %s %s %s %s published=%s doc=%s url=%s locator=%s %s',
+               p.district, p.indicator, p.measure, p.accumulation, p.period, p.value, p.raw_value, p.unit, p.unit_mult, p.status, p.basis,
+               p.published_at, d.url, p.url, p.locator, p.parser_version) AS row
+      FROM core.publication p JOIN raw.document d ON d.id = p.document_id
+      UNION ALL
+      SELECT format('observation %s|%s|%s|%s|%s [%s, %s] value=%s raw=%s %s %s %s %s valid_from=%s valid_to=%s doc=%s url=%s locator=%s %s',
+               o.district, o.indicator, o.measure, o.accumulation, o.period, o.period_start, o.period_end, o.value, o.raw_value, o.unit, o.unit_mult,
+               o.status, o.basis, o.valid_from, o.valid_to, d.url, o.url, o.locator, o.parser_version)
+      FROM core.observation o JOIN raw.document d ON d.id = o.document_id
+      UNION ALL
+      SELECT format('reject doc=%s %s %s %s locator=%s raw=%s %s', d.url, r.source_key, r.reason, r.detail, r.locator, r.raw, r.parser_version)
+      FROM core.reject r JOIN raw.document d ON d.id = r.document_id
+      UNION ALL
+      SELECT format('mention doc=%s %s %s %s %s %s %s %s locator=%s %s', d.url, m.scope, m.indicator, m.value, m.unit, m.unit_mult, m.target_year,
+               m.raw_text, m.locator, m.parser_version)
+      FROM core.target_mention m JOIN raw.document d ON d.id = m.document_id
+      UNION ALL
+      SELECT format('news doc=%s %s %s %s %s %s %s %s %s %s', d.url, n.url, n.title, n.lang, n.published_at, n.districts, n.industries, n.areas,
+               n.summary, n.parser_version)
+      FROM core.news_item n JOIN raw.document d ON d.id = n.document_id
+      UNION ALL
+      SELECT format('document %s digest=%s parser=%s published=%s normalized=%s', url, records_digest, parser_version, published_at, normalized_at IS NOT NULL)
+      FROM raw.document
+    ) t ORDER BY row`);
+  return rows.map((r) => r.row);
+}
+
+/**
+ * Every row of the tables storing writes, with the transaction that wrote it (xmin) and the last that
+ * updated, deleted or locked it (xmax): equal means no row was rewritten, nor locked (an upsert that
+ * finds its row equal still locks it, which writes the page).
+ */
+async function rowVersions(pool: Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ row: string }>(`
+    SELECT row FROM (
+      SELECT 'publication ' || id || ' ' || xmin || ' ' || xmax AS row FROM core.publication
+      UNION ALL SELECT 'observation ' || id || ' ' || xmin || ' ' || xmax FROM core.observation
+      UNION ALL SELECT 'reject ' || id || ' ' || xmin || ' ' || xmax FROM core.reject
+      UNION ALL SELECT 'mention ' || id || ' ' || xmin || ' ' || xmax FROM core.target_mention
+      -- News items are upserted one by one with ON CONFLICT DO UPDATE … WHERE, which locks the row it
+      -- finds even when equal: their xmax changes on every store, so only xmin is compared.
+      UNION ALL SELECT 'news ' || id || ' ' || xmin FROM core.news_item
+      UNION ALL SELECT 'document ' || id || ' ' || xmin || ' ' || xmax FROM raw.document
+    ) t ORDER BY row`);
+  return rows.map((r) => r.row);
+}
+
+/** The vintages of every key, as a map key → its vintages (validity, value, document). */
+async function vintagesByKey(pool: Pool): Promise<Map<string, string>> {
+  const { rows } = await pool.query<{ key: string; vintages: string }>(`
+    SELECT concat_ws('|', district, indicator, measure, accumulation, period) AS key,
+           string_agg(format('%s..%s %s %s %s %s', valid_from, valid_to, value, raw_value, document_id, locator), '; ' ORDER BY valid_from) AS vintages
+    FROM core.observation GROUP BY 1`);
+  return new Map(rows.map((r) => [r.key, r.vintages]));
+}
+
+/** Forget every store: the archive stays, as if nothing had been normalized. */
+async function reset(pool: Pool): Promise<void> {
+  await withTransaction(pool, async (client) => {
+    await client.query('DELETE FROM core.observation');
+    await client.query('DELETE FROM core.publication');
+    await client.query('DELETE FROM core.reject');
+    await client.query('DELETE FROM core.target_mention');
+    await client.query('DELETE FROM core.news_item');
+    await client.query('UPDATE raw.document SET records_digest = NULL, parser_version = NULL, normalized_at = NULL, published_at = NULL');
+  });
+  expect((await fingerprint(pool)).filter((row) => !row.startsWith('document '))).toEqual([]);
+}
+
+const ZERO: StoreCounts = { inserted: 0, revised: 0, unchanged: 0, removed: 0, news: 0, targetMentions: 0, rejects: 0 };
+function sum(outcomes: readonly StoreOutcome[]): StoreCounts {
+  const total = { ...ZERO };
+  for (const { counts } of outcomes) for (const field of Object.keys(total) as Array<keyof StoreCounts>) total[field] += counts[field];
+  return total;
+}
+/** The counts that say what changed (`unchanged` says what was found already there, which depends on what was stored before). */
+const changes = ({ unchanged: _unchanged, ...counts }: StoreCounts) => counts;
+
+describe('storeDocuments', () => {
+  let one: TestDatabase;
+  let batch: TestDatabase;
+  let catalog: IndicatorCatalog;
+  const ids: Record<'one' | 'batch', Partial<Record<Name, number>>> = { one: {}, batch: {} };
+  const stored: Name[] = ['original', 'revised', 'twoLevel', 'gbk', 'newsZh', 'newsEn'];
+
+  beforeAll(async () => {
+    [one, batch, catalog] = await Promise.all([createTestDatabase(), createTestDatabase(), loadTestCatalog()]);
+    // The same archive, in the same order, in both databases.
+    for (const name of stored) {
+      ids.one[name] = await archive(one.pool, name);
+      ids.batch[name] = await archive(batch.pool, name);
+    }
+  });
+  afterAll(async () => {
+    await Promise.all([one?.drop(), batch?.drop()]);
+  });
+
+  const idsOf = (db: 'one' | 'batch', names: readonly Name[]) => names.map((name) => ids[db][name]!);
+
+  /** Store each document in a transaction of its own, reading it just before, as one job after another would. */
+  async function storeOneByOne(names: readonly Name[]): Promise<StoreOutcome[]> {
+    const outcomes: StoreOutcome[] = [];
+    for (const documentId of idsOf('one', names)) {
+      const item = await readingOf(one.pool, catalog, documentId);
+      outcomes.push(await withTransaction(one.pool, (client) => storeRecords(client, item.records, item.ctx)));
+    }
+    return outcomes;
+  }
+
+  /** Read every document, then store them all in one storeDocuments call. */
+  async function readBatch(names: readonly Name[]): Promise<StoreItem[]> {
+    return Promise.all(idsOf('batch', names).map((documentId) => readingOf(batch.pool, catalog, documentId)));
+  }
+  const storeBatch = (items: readonly StoreItem[]) => withTransaction(batch.pool, (client) => storeDocuments(client, items));
+
+  it('a: one call leaves the database exactly as storing one by one does, in both orders of the revision pair', async () => {
+    const orders: Array<[string, Name[]]> = [
+      ['the original before its revision', ['original', 'revised', 'twoLevel', 'gbk', 'newsZh', 'newsEn']],
+      ['the revision before the original', ['revised', 'original', 'newsEn', 'gbk', 'newsZh', 'twoLevel']],
+    ];
+    const results: string[][] = [];
+    for (const [name, order] of orders) {
+      await reset(one.pool);
+      await reset(batch.pool);
+      await storeOneByOne(order);
+      const outcomes = await storeBatch(await readBatch(order));
+      expect(outcomes, name).toHaveLength(order.length);
+      const singly = await fingerprint(one.pool);
+      expect(await fingerprint(batch.pool), name).toEqual(singly);
+      results.push(singly);
+
+      // What both hold: the revised figure as two vintages, the first closed when the revision was published.
+      const { rows: gdp } = await batch.pool.query(
+        `SELECT o.value::text, d.url, o.valid_from, o.valid_to FROM core.observation o JOIN raw.document d ON d.id = o.document_id
+         WHERE concat_ws('|', o.district, o.indicator, o.measure, o.accumulation, o.period) = $1 AND o.status <> 'news' ORDER BY o.valid_from`, [GDP_2024]);
+      expect(gdp.map((r) => [r.value, r.url]), name).toEqual([['1802.35', FIXTURES.original.url], ['1811.20', FIXTURES.revised.url]]);
+      expect(gdp[0].valid_to, name).toEqual(gdp[1].valid_from);
+      expect(gdp[1].valid_from.toISOString(), name).toBe('2025-09-30T02:00:00.000Z');
+      expect(gdp[1].valid_to, name).toBeNull();
+      for (const kind of ['reject', 'mention', 'news', 'publication']) {
+        expect(singly.some((row) => row.startsWith(`${kind} `)), `${name}: some ${kind}`).toBe(true);
+      }
+      expect(singly.filter((row) => row.startsWith('document ') && row.includes('digest=') && !row.includes('digest= ')), name).toHaveLength(stored.length);
+    }
+    // And the order made no difference.
+    expect(results[1]).toEqual(results[0]);
+  });
+
+  it('b: storing the same batch again changes nothing', async () => {
+    // The database holds the batch of the last order of test a.
+    const before = await fingerprint(batch.pool);
+    const versions = await rowVersions(batch.pool);
+    expect(before.some((row) => row.startsWith('observation '))).toBe(true);
+    const again = await storeBatch(await readBatch(['revised', 'original', 'newsEn', 'gbk', 'newsZh', 'twoLevel']));
+    for (const outcome of again) {
+      expect(outcome.counts).toMatchObject({ inserted: 0, revised: 0, removed: 0 });
+      expect([...outcome.changedKeys]).toEqual([]);
+    }
+    expect(await fingerprint(batch.pool)).toEqual(before);
+    // Not a row rewritten, not even with the same values, nor locked.
+    expect(await rowVersions(batch.pool)).toEqual(versions);
+  });
+
+  it('c: each outcome names exactly the keys of its document whose vintages changed, and the counts add up as stored one by one', async () => {
+    await reset(one.pool);
+    await reset(batch.pool);
+    // The original is there already; then the revision, news quoting the same figures earlier, an
+    // unrelated table, and the original again arrive together.
+    await storeOneByOne(['original']);
+    await storeBatch(await readBatch(['original']));
+    const order: Name[] = ['revised', 'newsZh', 'twoLevel', 'original'];
+    const singly = await storeOneByOne(order);
+
+    const before = await vintagesByKey(batch.pool);
+    const items = await readBatch(order);
+    const outcomes = await storeBatch(items);
+    const after = await vintagesByKey(batch.pool);
+    const changed = new Set([...new Set([...before.keys(), ...after.keys()])].filter((key) => before.get(key) !== after.get(key)));
+
+    expect(await fingerprint(batch.pool)).toEqual(await fingerprint(one.pool));
+    items.forEach((item, i) => {
+      const keys = new Set(item.records.observations.map(keyOf));
+      expect([...outcomes[i]!.changedKeys].sort(), order[i]).toEqual([...keys].filter((key) => changed.has(key)).sort());
+    });
+    // The cases that make this worth checking: the original's figures mostly stand, the revised
+    // one and those the news quoted earlier changed, and every figure of the new table is new.
+    const original = outcomes[order.indexOf('original')]!.changedKeys;
+    expect(original.has(GDP_2024)).toBe(true);
+    expect(original.size).toBeLessThan(items[order.indexOf('original')]!.records.observations.length);
+    expect(outcomes[order.indexOf('twoLevel')]!.changedKeys.size).toBe(new Set(items[order.indexOf('twoLevel')]!.records.observations.map(keyOf)).size);
+
+    expect(changes(sum(outcomes))).toEqual(changes(sum(singly)));
+  });
+
+  it('c: from nothing, a figure and its revision in one batch count as stored one after the other in publication order', async () => {
+    await reset(one.pool);
+    await reset(batch.pool);
+    const order: Name[] = ['original', 'revised', 'twoLevel'];
+    const singly = await storeOneByOne(order);
+    const outcomes = await storeBatch(await readBatch(order));
+    expect(await fingerprint(batch.pool)).toEqual(await fingerprint(one.pool));
+    // One by one: the original inserts its figures, the revision revises one.
+    expect(sum(singly)).toMatchObject({ revised: 1, removed: 0 });
+    expect(changes(sum(outcomes))).toEqual(changes(sum(singly)));
+  });
+
+  it('d: refuses a batch holding the same document twice, and stores nothing of it', async () => {
+    await reset(batch.pool);
+    const before = await fingerprint(batch.pool);
+    const [item, other] = await readBatch(['original', 'twoLevel']);
+    await expect(storeBatch([item!, other!, item!])).rejects.toThrow(/a document appears twice in one batch/);
+    expect(await fingerprint(batch.pool)).toEqual(before);
+  });
+});
+
+describe('normalizeDocument, concurrent jobs on one deps', () => {
+  let db: TestDatabase;
+  let redis: TestRedis;
+  let connection: Redis;
+  let queues: Queues;
+  let deps: NormalizeDeps;
+  const names: Name[] = ['original', 'jinshanBulletin', 'twoLevel', 'districts', 'gbk', 'firstMonths'];
+  const bad: Name = 'districts';
+  const ids: Partial<Record<Name, number>> = {};
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    redis = await createTestRedis();
+    connection = createRedis(redis.url, { role: 'worker', name: redis.prefix });
+    queues = createQueues({ connection, prefix: redis.prefix });
+    deps = { pool: db.pool, queues, logger, catalog: await loadTestCatalog() };
+    for (const name of names) ids[name] = await archive(db.pool, name);
+  });
+  afterAll(async () => {
+    if (queues) await closeQueues(queues);
+    connection?.disconnect();
+    await redis?.cleanup();
+    await db?.drop();
+  });
+
+  const observationCount = async (documentId: number) =>
+    (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM core.observation WHERE document_id = $1', [documentId])).rows[0]!.n;
+
+  it('e: a document whose store fails rejects with that error alone; the others of its batch are stored; without the fault it stores', async () => {
+    const badId = ids[bad]!;
+    // The fault: PostgreSQL refuses any publication of that one document. A sequence counts the
+    // refusals (nextval survives the rollback); a log records the transaction each publication was written in.
+    await db.pool.query(`
+      CREATE SEQUENCE public.test_refusals;
+      CREATE TABLE public.test_store_log (txid bigint NOT NULL, document_id bigint NOT NULL);
+      CREATE FUNCTION public.test_refuse_document() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.document_id = ${Number(badId)} THEN
+          PERFORM nextval('public.test_refusals');
+          RAISE EXCEPTION 'test fault: document % may not be stored', NEW.document_id;
+        END IF;
+        INSERT INTO public.test_store_log VALUES (txid_current(), NEW.document_id);
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_refuse_document BEFORE INSERT OR UPDATE ON core.publication FOR EACH ROW EXECUTE FUNCTION public.test_refuse_document();`);
+
+    const settled = await Promise.allSettled(names.map((name) => normalizeDocument(ids[name]!, deps, { firstRun: true })));
+
+    const failure = settled[names.indexOf(bad)]!;
+    expect(failure.status).toBe('rejected');
+    expect((failure as PromiseRejectedResult).reason).toMatchObject({ code: 'P0001', message: `test fault: document ${badId} may not be stored` });
+    expect(await observationCount(badId)).toBe(0);
+    for (const [i, name] of names.entries()) {
+      if (name === bad) continue;
+      const outcome = settled[i]!;
+      expect(outcome.status, name).toBe('fulfilled');
+      expect((outcome as PromiseFulfilledResult<Awaited<ReturnType<typeof normalizeDocument>>>).value.counts?.inserted, name).toBeGreaterThan(0);
+      expect(await observationCount(ids[name]!), name).toBeGreaterThan(0);
+    }
+    // The bad document was refused twice: in the batch it shared with the others, then alone; the
+    // others were then stored each in a transaction of its own.
+    const { rows: [refusals] } = await db.pool.query<{ last_value: number }>('SELECT last_value FROM public.test_refusals');
+    expect(Number(refusals!.last_value)).toBe(2);
+    const { rows: log } = await db.pool.query<{ txid: number; documents: number }>(
+      'SELECT txid, count(DISTINCT document_id)::int AS documents FROM public.test_store_log GROUP BY txid');
+    expect(log).toHaveLength(names.length - 1);
+    expect(log.every((row) => row.documents === 1)).toBe(true);
+
+    // The fault gone, the same document stores.
+    await db.pool.query('DROP TRIGGER test_refuse_document ON core.publication');
+    const retried = await normalizeDocument(badId, deps, { firstRun: true });
+    expect(retried.counts?.inserted).toBeGreaterThan(0);
+    expect(await observationCount(badId)).toBeGreaterThan(0);
+    const { rows: [doc] } = await db.pool.query('SELECT records_digest FROM raw.document WHERE id = $1', [badId]);
+    expect(doc.records_digest).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
