@@ -25,8 +25,8 @@ CMD ["node", "--import", "tsx", "services/fetcher/src/main.ts"]
 
 FROM base AS normalizer
 EXPOSE 9102
-# A young generation of 4 MB on the main thread (parsing runs in a thread of its own, with its own
-# heap): about 30 MB less resident at the same speed (bench/README "Performance").
+# Semi-spaces of 4 MB on the main thread (parsing runs in a thread of its own, with its own heap):
+# with the parse thread's small young generation, about 50 MB less at peak (README "Performance").
 CMD ["node", "--max-semi-space-size=4", "--import", "tsx", "services/normalizer/src/main.ts"]
 
 FROM base AS aggregator

@@ -3,7 +3,7 @@
  * function (self time) and by package/file (self time), so a profile can be read in a terminal.
  *
  *   pnpm exec tsx bench/summarize-profile.ts bench-out/profiles/normalizer/*.cpuprofile [--top 25]
- *     [--focus parseDocument,storeRecords]   # time with these functions on the stack (synchronous parts)
+ *     [--focus parseDocument,storeDocuments]   # time with these functions on the stack (synchronous parts)
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

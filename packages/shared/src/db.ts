@@ -95,6 +95,14 @@ export function createStatisticsKeeper(pool: pg.Pool, options: StatisticsKeeperO
   const refused = new Set<string>();
   let written = 0;
   let inFlight: Promise<void> | null = null;
+  // A listener that throws must not turn into an unhandled rejection of the background look.
+  const tell: NonNullable<StatisticsKeeperOptions['onEvent']> = (event) => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // the listener's own fault; the keeper carries on
+    }
+  };
 
   const look = async (): Promise<void> => {
     const tables = options.tables.map((table) => table.name).filter((name) => !refused.has(name));
@@ -113,21 +121,24 @@ export function createStatisticsKeeper(pool: pg.Pool, options: StatisticsKeeperO
     for (const { name, qualified, permitted } of rows) {
       if (!permitted) {
         refused.add(name);
-        options.onEvent?.({ table: name, analyzed: false, error: new Error(`this role may not analyze ${qualified} (not its owner)`) });
+        tell({ table: name, analyzed: false, error: new Error(`this role may not analyze ${qualified} (not its owner)`) });
         continue;
       }
       try {
-        await withTransaction(pool, async (client) => {
+        const analyzed = await withTransaction(pool, async (client) => {
           const { rows: [lock] } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7271)) AS ok', [name]);
-          if (!lock?.ok) return; // another process is analyzing it now
+          if (!lock?.ok) return false; // another process is analyzing it now
+          // Behind a lock it cannot have soon (an anti-wraparound vacuum), it gives up until the next look.
+          await client.query("SET LOCAL lock_timeout = '2s'");
           const only = columns.get(name);
           await client.query(`ANALYZE ${qualified}${only ? ` (${only.map((column) => pg.escapeIdentifier(column)).join(', ')})` : ''}`);
-          options.onEvent?.({ table: name, analyzed: true });
+          return true;
         });
+        if (analyzed) tell({ table: name, analyzed: true });
       } catch (error) {
         // insufficient_privilege: this role may not analyze the table, and never will.
         if ((error as { code?: string }).code === '42501') refused.add(name);
-        options.onEvent?.({ table: name, analyzed: false, error: error as Error });
+        tell({ table: name, analyzed: false, error: error as Error });
       }
     }
   };
@@ -138,7 +149,7 @@ export function createStatisticsKeeper(pool: pg.Pool, options: StatisticsKeeperO
       if (written < every || inFlight) return;
       written = 0;
       inFlight = look()
-        .catch((error: Error) => options.onEvent?.({ table: options.tables.map((table) => table.name).join(', '), analyzed: false, error }))
+        .catch((error: Error) => tell({ table: options.tables.map((table) => table.name).join(', '), analyzed: false, error }))
         .finally(() => {
           inFlight = null;
         });

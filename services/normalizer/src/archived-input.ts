@@ -1,8 +1,8 @@
 /**
  * What the parsers read of an archived document, made from what the archive holds: the gzip of the
  * verbatim bytes, and whether the fetcher archived the page as text. The text is decoded from the
- * bytes again, exactly as the fetcher decoded it (the same decodeBody, the same Content-Type, NUL
- * dropped as PostgreSQL text drops it), rather than read from raw.document.text: the bytes are a
+ * bytes again, exactly as the fetcher decoded it (the same decodeBody, with the charset it settled
+ * on, NUL dropped as the archive drops it), rather than read from raw.document.text: the bytes are a
  * third of its size on the wire, and decoding them belongs to the parse, off the main thread when a
  * parse pool runs (parse-pool.ts).
  */
@@ -17,15 +17,20 @@ export interface ArchivedInput extends Omit<ParseInput, 'bytes' | 'text'> {
   bodyGzip: Buffer;
   /** The fetcher archived a decoded text (raw.document.text is not null): the page is text. */
   hasText: boolean;
+  /** The charset the fetcher decoded it with (raw.document.charset). */
+  charset?: string;
 }
 
 export function inputFromArchive(archived: ArchivedInput): ParseInput {
-  const { documentId, bodyGzip, hasText, ...rest } = archived;
+  const { documentId, bodyGzip, hasText, charset, ...rest } = archived;
   let bytes: Buffer;
   try {
     bytes = gunzipSync(bodyGzip);
   } catch (error) {
     throw new NonRetryableError('unreadable_document', `document ${documentId}: archived body is not valid gzip`, { cause: error });
   }
-  return { ...rest, bytes, ...(hasText ? { text: decodeBody(bytes, rest.contentType).text.replaceAll('\u0000', '') } : {}) };
+  // Decoded with the charset the fetcher settled on (a byte-order mark still wins, as it did then),
+  // so a later change of charset detection does not change what an archived page says.
+  const text = hasText ? decodeBody(bytes, charset ? `text/html; charset=${charset}` : rest.contentType).text.replaceAll('\u0000', '') : undefined;
+  return { ...rest, bytes, ...(text === undefined ? {} : { text }) };
 }

@@ -10,8 +10,9 @@ await runMain('normalizer', async () => {
   await runService({
     name: 'normalizer',
     env,
-    // One load and one store transaction at a time (jobs batch them), plus the odd single statement.
-    poolSize: 4,
+    // One load and one store transaction at a time (jobs batch them), list pages and unreadable
+    // documents, an ANALYZE now and then, and the readiness probe.
+    poolSize: 6,
     async start({ logger, pool, workerConnection, queues, metrics }) {
       const indicators = await loadIndicators(pool);
       const parsePool = createParsePool({ indicators, threads: env.NORMALIZE_PARSE_THREADS });

@@ -33,7 +33,7 @@ export interface ParsePoolOptions {
   maxOldGenerationSizeMb?: number;
   /**
    * Young generation of each thread, where a parse's garbage is born and dies. Default 8: measured
-   * on the 20 KB benchmark article, as fast as V8's default and about 40 MB less resident.
+   * on the 20 KB benchmark article, within the noise of V8's default speed and about 40 MB less resident.
    */
   maxYoungGenerationSizeMb?: number;
   /** Let `test:` URLs misbehave in the threads (see parse-worker-thread.ts). Tests only. */

@@ -58,7 +58,8 @@ const asBuffer = (bytes: Uint8Array<ArrayBuffer>) => Buffer.from(bytes.buffer, b
 // parsed, and an XLSX parse awaits exceljs, so an async handler would let the next one overtake it.
 let previous = Promise.resolve();
 port.on('message', (request: ParseRequest) => {
-  previous = previous.then(() => answer(request));
+  // answer() settles every request itself; the catch keeps one failure from silencing the rest.
+  previous = previous.then(() => answer(request)).catch(() => undefined);
 });
 
 async function answer(request: ParseRequest): Promise<void> {

@@ -8,7 +8,7 @@
 import type { Job } from 'bullmq';
 import type { Pool } from '@nst/shared/db';
 import { createStatisticsKeeper, withTransaction } from '@nst/shared/db';
-import { NonRetryableError } from '@nst/shared/errors';
+import { isConnectionLoss, NonRetryableError } from '@nst/shared/errors';
 import { parseJobData, type Queues } from '@nst/shared/jobs';
 import type { Logger } from '@nst/shared/logger';
 import type { ServiceMetrics } from '@nst/shared/ops';
@@ -118,7 +118,7 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
     deps.logger.debug({ documentId, aggregateJobs: handed }, 'unchanged since last stored');
     return { documentId, skipped: 'unchanged', aggregateJobs: handed };
   }
-  const { counts, changedKeys } = await batching.store({ records, ctx: { ...ctx, validFrom, publishedAt, recordsDigest: digest } });
+  const { counts, changedKeys, touchedKeys: stored, uncertain } = await batching.store({ records, ctx: { ...ctx, validFrom, publishedAt, recordsDigest: digest } });
 
   deps.metrics?.observationsWritten.inc({ change: 'inserted' }, counts.inserted);
   deps.metrics?.observationsWritten.inc({ change: 'revised' }, counts.revised);
@@ -128,7 +128,7 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
   // One aggregate job per (district, indicator) whose vintages changed: snapshots read nothing
   // else, so a re-normalized document that changed nothing wakes no aggregator.
   const handed = await batching.handOver(
-    options.firstRun ? [...changedKeys].map((key) => key.split('|', 2).join('|')) : touchedKeys(observations),
+    [...(options.firstRun && !uncertain ? changedKeys : stored)].map((key) => key.split('|', 2).join('|')),
   );
   deps.logger.debug({ documentId, ...counts, aggregateJobs: handed }, 'normalized');
   return { documentId, counts, aggregateJobs: handed };
@@ -143,7 +143,11 @@ const touchedKeys = (observations: readonly ObservationRecord[]) => observations
  */
 interface Batching {
   load(documentId: number): Promise<ArchivedDocument>;
-  store(item: StoreItem): Promise<StoreOutcome>;
+  /**
+   * `uncertain`: stored alone after its batch failed, which may have committed all the same (a
+   * connection lost at COMMIT): what changed is then unknown, and every key it touches is handed over.
+   */
+  store(item: StoreItem): Promise<StoreOutcome & { uncertain?: true }>;
   /** Enqueue the aggregate jobs of these `district|indicator` keys; returns how many distinct keys. */
   handOver(keys: readonly string[]): Promise<number>;
 }
@@ -172,15 +176,16 @@ function batchingOf(deps: NormalizeDeps): Batching {
       else deps.logger.warn({ table, err: error }, 'could not analyze table');
     },
   });
-  const store = createBatcher<StoreItem, StoreOutcome>(async (items) => {
+  const store = createBatcher<StoreItem, StoreOutcome & { uncertain?: true }>(async (items) => {
     statistics.noteWritten(items.reduce((rows, { records: r }) => rows + r.observations.length + r.rejects.length + r.targetMentions.length + r.news.length, 0));
     try {
       const outcomes = await withTransaction(deps.pool, (client) => storeDocuments(client, items));
       return outcomes.map((value) => ({ ok: true, value }));
     } catch (error) {
+      // The database is away: every job waits for it (retried as not-first runs, which hand over every key).
+      if (items.length === 1 || isConnectionLoss(error)) throw error;
       // One document that cannot be stored must not fail the others: each alone, in its own transaction.
-      if (items.length === 1) throw error;
-      return settleEach(items, async (item) => (await withTransaction(deps.pool, (client) => storeDocuments(client, [item])))[0]!);
+      return settleEach(items, async (item) => ({ ...(await withTransaction(deps.pool, (client) => storeDocuments(client, [item])))[0]!, uncertain: true as const }));
     }
   }, { maxBatch: MAX_BATCH, key: (item) => item.ctx.documentId });
   const handOver = createBatcher<readonly string[], number>(async (lists) => {

@@ -28,7 +28,7 @@ export async function loadDocument(pool: Pool, documentId: number): Promise<Arch
 export async function loadDocuments(pool: Pool, documentIds: readonly number[]): Promise<Array<Settled<ArchivedDocument>>> {
   const { rows } = await pool.query({
     name: 'nst-load-documents',
-    text: `SELECT d.id, d.source_key, d.url, d.role, d.format, d.content_type, d.body_gzip, d.text IS NOT NULL AS has_text, d.fetched_at, d.published_at,
+    text: `SELECT d.id, d.source_key, d.url, d.role, d.format, d.content_type, d.body_gzip, d.text IS NOT NULL AS has_text, d.charset, d.fetched_at, d.published_at,
                   d.records_digest, s.district, s.lang
            FROM raw.document d JOIN raw.source s ON s.key = d.source_key WHERE d.id = ANY($1::bigint[])`,
     values: [documentIds],
@@ -51,6 +51,7 @@ export async function loadDocuments(pool: Pool, documentIds: readonly number[]):
           documentId,
           bodyGzip: row.body_gzip,
           hasText: row.has_text,
+          charset: row.charset ?? undefined,
           contentType: row.content_type ?? undefined,
           url: row.url,
           format: row.format,

@@ -313,6 +313,33 @@ describe('storeDocuments', () => {
     expect(changes(sum(outcomes))).toEqual(changes(sum(singly)));
   });
 
+  it('f: a mention that changes at the same locator replaces the stored one (the stale row goes before the insert)', async () => {
+    await reset(batch.pool);
+    const [item] = await readBatch(['newsEn']);
+    expect(item!.records.targetMentions.length).toBeGreaterThan(0);
+    await storeBatch([item!]);
+    const mention = item!.records.targetMentions[0]!;
+    const changed: StoreItem = {
+      ...item!,
+      records: { ...item!.records, targetMentions: [{ ...mention, rawText: `${mention.rawText} (revised)` }, ...item!.records.targetMentions.slice(1)] },
+    };
+    await storeBatch([changed]);
+    const { rows } = await batch.pool.query('SELECT raw_text FROM core.target_mention WHERE document_id = $1 AND locator = $2', [item!.ctx.documentId, mention.locator]);
+    expect(rows).toEqual([{ raw_text: `${mention.rawText} (revised)` }]);
+  });
+
+  it('g: an outcome names the keys the document stated before and no longer states among those it touched', async () => {
+    await reset(batch.pool);
+    const [item] = await readBatch(['original']);
+    await storeBatch([item!]);
+    const [dropped, ...kept] = item!.records.observations;
+    const key = [dropped!.district, dropped!.indicator, dropped!.measure, dropped!.accumulation, dropped!.period].join('|');
+    const [outcome] = await storeBatch([{ ...item!, records: { ...item!.records, observations: kept } }]);
+    expect(outcome!.touchedKeys.has(key)).toBe(true);
+    expect(outcome!.changedKeys.has(key)).toBe(true);
+    expect(outcome!.counts.removed).toBeGreaterThan(0);
+  });
+
   it('d: refuses a batch holding the same document twice, and stores nothing of it', async () => {
     await reset(batch.pool);
     const before = await fingerprint(batch.pool);

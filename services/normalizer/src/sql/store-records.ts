@@ -136,6 +136,9 @@ function keyArrays(keys: readonly string[]): string[][] {
 const KEY_JOIN = `JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS k(district, indicator, measure, accumulation, period)
   USING (district, indicator, measure, accumulation, period)`;
 
+/** Transaction-level advisory locks on the texts of `$1`, taken in their order. */
+const LOCK_IN_ORDER = 'SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtextextended(k, 7270) AS h FROM unnest($1::text[]) AS k ORDER BY k) locks';
+
 /** One document to store: its records and where they come from. */
 export interface StoreItem {
   records: DocumentRecords;
@@ -147,7 +150,8 @@ export interface StoreItem {
  * before) from all publications of that key, and make core.observation equal to them, touching
  * only rows that differ. One statement of each kind for the whole batch.
  */
-async function storeObservations(client: PoolClient, items: readonly StoreItem[], outcomes: MutableOutcome[], existingRows: ExistingRows[]): Promise<void> {
+async function storeObservations(client: PoolClient, items: readonly StoreItem[], outcomes: MutableOutcome[], existingRows: ExistingRows[],
+  publishedKeys: Array<Set<string>>): Promise<void> {
   // One figure per key per document: a page that prints a figure twice keeps the first reading.
   const uniques = items.map(({ records }) => {
     const unique = new Map<string, ObservationRecord>();
@@ -170,21 +174,20 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   for (const row of before.rows) published[indexOf.get(row.document_id)!]!.set(row.key, row);
   // Every key a document touches, each counted for the first document of the batch that touches it.
   const touchedBy = new Map<string, number[]>();
+  const touched = items.map((_item, i) => new Set([...uniques[i]!.keys(), ...published[i]!.keys()]));
   items.forEach((_item, i) => {
-    for (const key of new Set([...uniques[i]!.keys(), ...published[i]!.keys()])) {
+    for (const key of touched[i]!) {
       const list = touchedBy.get(key);
       if (list) list.push(i);
       else touchedBy.set(key, [i]);
     }
   });
   const keys = [...touchedBy.keys()].sort();
+  for (const [i, published] of publishedKeys.entries()) for (const key of touched[i]!) published.add(key);
   if (keys.length === 0) return;
-  // Locks in key order: two batches touching the same keys never deadlock, and never interleave.
-  await client.query({
-    name: 'nst-lock-observation-keys',
-    text: 'SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtextextended(k, 7270) AS h FROM unnest($1::text[]) AS k ORDER BY k) locks',
-    values: [keys],
-  });
+  // Then the keys, in key order (after every document lock, see storeDocuments): two batches
+  // touching the same keys never deadlock, and never interleave.
+  await client.query({ name: 'nst-lock-keys', text: LOCK_IN_ORDER, values: [keys] });
 
   const gone = items.flatMap((item, i) => [...published[i]!.keys()].filter((key) => !uniques[i]!.has(key)).map((key) => ({ documentId: item.ctx.documentId, key })));
   if (gone.length > 0) {
@@ -225,8 +228,8 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
 
   // Publications and vintages of the keys, and whether each document already has mentions or
   // rejects ('f' rows), in one round trip: one row layout for every kind (t1/t2: published_at, or
-  // valid_from and valid_to). Read after the key locks, so a concurrent store of the same document
-  // has committed or not begun. Not prepared (no `name`): a generic plan for a join with an array
+  // valid_from and valid_to). Read under the document and key locks, so a concurrent store of the
+  // same document or keys has committed or not begun. Not prepared (no `name`): a generic plan for a join with an array
   // parameter knows nothing of its length and scans the whole table; a custom plan uses the key index.
   const { rows: stateRows } = await client.query<StateRow>({
     text: `SELECT 'p' AS kind, p.id, concat_ws('|', p.district, p.indicator, p.measure, p.accumulation, p.period) AS key, p.value::text AS value, p.raw_value,
@@ -376,11 +379,14 @@ export interface StoreOutcome {
   counts: StoreCounts;
   /** `district|indicator|measure|accumulation|period` of every key of this document with a vintage inserted, updated or deleted. */
   changedKeys: ReadonlySet<string>;
+  /** Every key the document states now or stated before this store (whose vintages were re-derived). */
+  touchedKeys: ReadonlySet<string>;
 }
 
 interface MutableOutcome {
   counts: StoreCounts;
   changedKeys: Set<string>;
+  touchedKeys: Set<string>;
 }
 
 /** Store one document's records (see {@link storeDocuments}). */
@@ -394,15 +400,22 @@ export async function storeRecords(client: PoolClient, records: DocumentRecords,
  * document takes: the result is the same as storing them one after another (vintages depend only
  * on the set of publications), and the round trips are shared. The documents must be distinct.
  */
-export async function storeDocuments(client: PoolClient, items: readonly StoreItem[]): Promise<StoreOutcome[]> {
-  if (new Set(items.map((item) => item.ctx.documentId)).size !== items.length) throw new Error('storeDocuments: a document appears twice in one batch');
+export async function storeDocuments(client: PoolClient, batch: readonly StoreItem[]): Promise<StoreOutcome[]> {
+  if (new Set(batch.map((item) => item.ctx.documentId)).size !== batch.length) throw new Error('storeDocuments: a document appears twice in one batch');
+  // In document order: rows of their own (news items by URL) are then written in the same order by
+  // every batch, whichever replica runs it.
+  const items = [...batch].sort((a, b) => a.ctx.documentId - b.ctx.documentId);
   const outcomes: MutableOutcome[] = items.map(() => ({
     counts: { inserted: 0, revised: 0, unchanged: 0, removed: 0, news: 0, targetMentions: 0, rejects: 0 },
     changedKeys: new Set<string>(),
+    touchedKeys: new Set<string>(),
   }));
+  // The documents first, in one order (their keys are only known once their stored rows are read):
+  // a duplicate job of one of them, here or in another replica, waits, and sees this one's rows.
+  await client.query({ name: 'nst-lock-documents', text: LOCK_IN_ORDER, values: [items.map((item) => `document|${item.ctx.documentId}`)] });
   // Whether each document already has mentions or rejects (null: not known, looked up when needed).
   const existingRows: ExistingRows[] = items.map(() => ({ mentions: null, rejects: null }));
-  await storeObservations(client, items, outcomes, existingRows);
+  await storeObservations(client, items, outcomes, existingRows, outcomes.map((outcome) => outcome.touchedKeys));
 
   for (const [i, { records, ctx }] of items.entries()) {
     for (const item of records.news) {
@@ -446,7 +459,8 @@ export async function storeDocuments(client: PoolClient, items: readonly StoreIt
     [items.map((item) => item.ctx.documentId), items.map((item) => item.ctx.parserVersion), items.map((item) => item.ctx.publishedAt ?? null),
       items.map((item) => item.ctx.recordsDigest ?? null)],
   );
-  return outcomes;
+  const byDocument = new Map(items.map((item, i) => [item.ctx.documentId, outcomes[i]!]));
+  return batch.map((item) => byDocument.get(item.ctx.documentId)!);
 }
 
 const MENTION_COLUMNS = ['scope', 'indicator', 'value', 'unit', 'unit_mult', 'target_year', 'raw_text', 'locator', 'parser_version'] as const;
@@ -491,18 +505,19 @@ async function syncDocumentRows(client: PoolClient, table: string, columns: read
   for (const document of documents) {
     const stored = existing.get(document.documentId);
     for (const values of document.rows) {
-      const ids = stored && document.rows.length > 0 ? stored.get(keys[k++]!) : undefined;
+      const ids = stored ? stored.get(keys[k++]!) : undefined;
       if (ids && ids.length > 0) ids.pop();
       else missing.push([document.documentId, ...values]);
     }
   }
+  // Stale rows go first: a changed row may keep a unique key of the table (a mention's locator).
+  const stale = [...existing.values()].flatMap((byKey) => [...byKey.values()].flat());
+  if (stale.length > 0) await client.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [stale]);
   // Chunks keep each statement far below PostgreSQL's 65535-parameter limit.
   for (let i = 0; i < missing.length; i += 1000) {
     const { sql, params } = valuesList(missing.slice(i, i + 1000));
     await client.query(`INSERT INTO ${table} (document_id, ${list}) VALUES ${sql}`, params);
   }
-  const stale = [...existing.values()].flatMap((byKey) => [...byKey.values()].flat());
-  if (stale.length > 0) await client.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [stale]);
 }
 
 /** `json_build_array(…)::text` of each row of values, in order, as PostgreSQL renders the stored rows. */
