@@ -15,7 +15,7 @@ import type { ServiceMetrics } from '@nst/shared/ops';
 import type { IndicatorCatalog } from '../indicators';
 import { ParsePoolError, type ParsePool } from '../parse-pool';
 import { parseDocument } from '../parsers/index';
-import { PARSER_VERSION, RejectReason, type NewsItemRecord, type ObservationRecord, type RejectRecord, type TargetMentionRecord } from '../records';
+import { PARSER_VERSION, RejectReason, type NewsItemRecord, type ObservationRecord, type ParseResult, type RejectRecord, type TargetMentionRecord } from '../records';
 import { inputFromArchive } from '../archived-input';
 import { createBatcher, settleEach } from '../batch';
 import { loadDocuments, type ArchivedDocument } from '../sql/load-document';
@@ -95,22 +95,9 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
     throw typed;
   }
 
-  const observations: ObservationRecord[] = [];
-  const news: NewsItemRecord[] = [];
-  const targetMentions: TargetMentionRecord[] = [];
-  const rejects: RejectRecord[] = [];
-  for (const record of parsed.records) {
-    if (record.kind === 'observation') observations.push(record);
-    else if (record.kind === 'news_item') news.push(record);
-    else if (record.kind === 'target_mention') targetMentions.push(record);
-    else rejects.push(record);
-  }
-  const stated = parsed.publishedAt ? new Date(parsed.publishedAt) : null;
-  const publishedAt = stated && !Number.isNaN(stated.getTime()) ? stated : null;
-  const validFrom = publishedAt ?? doc.publishedAt ?? doc.fetchedAt;
-
-  const records = { observations, news, targetMentions, rejects };
-  const digest = recordsDigest(records, { ...ctx, validFrom, publishedAt });
+  const item = storeItemOf(doc, parsed);
+  const { records, ctx: { recordsDigest: digest } } = item;
+  const { observations, rejects } = records;
   if (digest === doc.recordsDigest && !options.full) {
     // Exactly what was stored (a reprocess without a parser change): storing would change nothing.
     // A run started before may have stored and died before handing its keys over: hand them now.
@@ -118,7 +105,7 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
     deps.logger.debug({ documentId, aggregateJobs: handed }, 'unchanged since last stored');
     return { documentId, skipped: 'unchanged', aggregateJobs: handed };
   }
-  const { counts, changedKeys, touchedKeys: stored, uncertain } = await batching.store({ records, ctx: { ...ctx, validFrom, publishedAt, recordsDigest: digest } });
+  const { counts, changedKeys, touchedKeys: stored, uncertain } = await batching.store(item);
 
   deps.metrics?.observationsWritten.inc({ change: 'inserted' }, counts.inserted);
   deps.metrics?.observationsWritten.inc({ change: 'revised' }, counts.revised);
@@ -132,6 +119,29 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
   );
   deps.logger.debug({ documentId, ...counts, aggregateJobs: handed }, 'normalized');
   return { documentId, counts, aggregateJobs: handed };
+}
+
+/**
+ * What storing a reading of the document takes: its records by kind, when they take effect (the
+ * publication time the page states, else the archive's, else the fetch time) and the reading's digest.
+ */
+export function storeItemOf(doc: ArchivedDocument, parsed: ParseResult): StoreItem {
+  const observations: ObservationRecord[] = [];
+  const news: NewsItemRecord[] = [];
+  const targetMentions: TargetMentionRecord[] = [];
+  const rejects: RejectRecord[] = [];
+  for (const record of parsed.records) {
+    if (record.kind === 'observation') observations.push(record);
+    else if (record.kind === 'news_item') news.push(record);
+    else if (record.kind === 'target_mention') targetMentions.push(record);
+    else rejects.push(record);
+  }
+  const stated = parsed.publishedAt ? new Date(parsed.publishedAt) : null;
+  const publishedAt = stated && !Number.isNaN(stated.getTime()) ? stated : null;
+  const validFrom = publishedAt ?? doc.publishedAt ?? doc.fetchedAt;
+  const ctx = { documentId: doc.id, sourceKey: doc.sourceKey, url: doc.url, parserVersion: PARSER_VERSION, validFrom, publishedAt };
+  const records = { observations, news, targetMentions, rejects };
+  return { records, ctx: { ...ctx, recordsDigest: recordsDigest(records, ctx) } };
 }
 
 /** `district|indicator` of every figure the document states. */

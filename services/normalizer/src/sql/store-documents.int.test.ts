@@ -17,12 +17,12 @@ import { createRedis } from '@nst/shared/redis';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@nst/shared/testing';
 import { inputFromArchive } from '../archived-input';
 import type { IndicatorCatalog } from '../indicators';
-import { normalizeDocument, type NormalizeDeps } from '../jobs/normalize-document';
+import { normalizeDocument, storeItemOf, type NormalizeDeps } from '../jobs/normalize-document';
 import { parseDocument } from '../parsers/index';
-import { PARSER_VERSION, type NewsItemRecord, type ObservationRecord, type RejectRecord, type TargetMentionRecord } from '../records';
+import type { ObservationRecord } from '../records';
 import { loadTestCatalog, readCase } from '../testing';
 import { loadDocument } from './load-document';
-import { recordsDigest, storeDocuments, storeRecords, type StoreCounts, type StoreItem, type StoreOutcome } from './store-records';
+import { storeDocuments, storeRecords, type StoreCounts, type StoreItem, type StoreOutcome } from './store-records';
 
 const logger = createLogger({ service: 'store-documents-test', level: 'silent' });
 
@@ -78,23 +78,7 @@ async function archive(pool: Pool, name: Name): Promise<number> {
 /** What normalize-document.ts would store for a document now: parsed from the archive, split by kind, with its digest. */
 async function readingOf(pool: Pool, catalog: IndicatorCatalog, documentId: number): Promise<StoreItem> {
   const doc = await loadDocument(pool, documentId);
-  const parsed = await parseDocument(inputFromArchive(doc.archived), catalog);
-  const observations: ObservationRecord[] = [];
-  const news: NewsItemRecord[] = [];
-  const targetMentions: TargetMentionRecord[] = [];
-  const rejects: RejectRecord[] = [];
-  for (const record of parsed.records) {
-    if (record.kind === 'observation') observations.push(record);
-    else if (record.kind === 'news_item') news.push(record);
-    else if (record.kind === 'target_mention') targetMentions.push(record);
-    else rejects.push(record);
-  }
-  const stated = parsed.publishedAt ? new Date(parsed.publishedAt) : null;
-  const publishedAt = stated && !Number.isNaN(stated.getTime()) ? stated : null;
-  const validFrom = publishedAt ?? doc.publishedAt ?? doc.fetchedAt;
-  const ctx = { documentId, sourceKey: doc.sourceKey, url: doc.url, parserVersion: PARSER_VERSION };
-  const records = { observations, news, targetMentions, rejects };
-  return { records, ctx: { ...ctx, validFrom, publishedAt, recordsDigest: recordsDigest(records, { ...ctx, validFrom, publishedAt }) } };
+  return storeItemOf(doc, await parseDocument(inputFromArchive(doc.archived), catalog));
 }
 
 const keyOf = (r: ObservationRecord) => `${r.district}|${r.indicator}|${r.measure}|${r.accumulation}|${r.period}`;
