@@ -1,4 +1,3 @@
-import { enqueueSourceTick, fetchJobOptions, FetcherEnv, loadSources } from '@nst/fetcher';
 import { NstError } from '@nst/shared/errors';
 import type { Register } from '../main';
 
@@ -9,6 +8,8 @@ export const registerFetch: Register = (program, context) => {
     .argument('<source>', 'source key, see `nst sources`')
     .option('--force', 'fetch its documents again even if archived, and skip conditional GET')
     .action(async (key: string, options: { force?: boolean }) => {
+      // Loaded here, not at the top: every command would pay for the fetcher's modules at start.
+      const { enqueueSourceTick, fetchJobOptions, FetcherEnv, loadSources } = await import('@nst/fetcher');
       const ctx = context();
       const source = (await loadSources(await ctx.db())).find((s) => s.key === key);
       if (!source) throw new NstError('usage', `unknown source "${key}" (see \`nst sources\`)`);

@@ -5,10 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { ConfigError } from '@nst/shared/errors';
 import { QUEUE_NAMES, type Queues } from '@nst/shared/jobs';
 import type { Register } from '../main';
@@ -48,6 +45,10 @@ function basicAuth(credentials: { user: string; password: string }) {
 }
 
 export async function startOpsUi(queues: Queues, options: { host: string; port: number; credentials: { user: string; password: string } }): Promise<Server> {
+  // Loaded here, not at the top: every command would pay for express and bull-board at start.
+  const [{ createBullBoard }, { BullMQAdapter }, { ExpressAdapter }, { default: express }] = await Promise.all([
+    import('@bull-board/api'), import('@bull-board/api/bullMQAdapter'), import('@bull-board/express'), import('express'),
+  ]);
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/');
   createBullBoard({ queues: QUEUE_NAMES.map((name) => new BullMQAdapter(queues[name])), serverAdapter });

@@ -7,7 +7,7 @@ import { decodeBody } from '@nst/shared/charset';
 import { District, SourceFormat } from '@nst/shared/domain';
 import { NstError } from '@nst/shared/errors';
 import { loadSeeds } from '@nst/shared/seeds';
-import { buildIndicatorCatalog, guessFormat, parseDocument, type ParsedRecord } from '@nst/normalizer';
+import type { ParsedRecord } from '@nst/normalizer';
 import type { Register } from '../main';
 
 export interface ParseCommandOptions {
@@ -51,6 +51,8 @@ export async function parseFileToLines(file: string, options: ParseCommandOption
   const { mtime } = await stat(file);
   const text = bytes.length > 0 && !bytes.subarray(0, 2).equals(Buffer.from('PK')) ? decodeBody(bytes).text : undefined;
   const { indicators } = await loadSeeds();
+  // Loaded here, not at the top: every command would pay for the parsers' modules at start.
+  const { buildIndicatorCatalog, guessFormat, parseDocument } = await import('@nst/normalizer');
   const result = await parseDocument(
     {
       bytes,

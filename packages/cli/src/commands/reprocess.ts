@@ -1,7 +1,6 @@
 import { enqueueBulk, jobId } from '@nst/shared/jobs';
 import { NstError } from '@nst/shared/errors';
 import type { Register } from '../main';
-import { startPipeline, waitForDrain } from '../pipeline';
 
 export const registerReprocess: Register = (program, context) => {
   program
@@ -26,7 +25,9 @@ export const registerReprocess: Register = (program, context) => {
       );
       const queues = await ctx.queues();
       const batch = new Date().toISOString();
-      const pipeline = options.inline ? await startPipeline(ctx, { stages: ['normalize', 'aggregate'] }) : undefined;
+      // The services' modules only when this process runs them (--inline): the usual enqueue starts faster.
+      const inline = options.inline ? await import('../pipeline') : undefined;
+      const pipeline = inline ? await inline.startPipeline(ctx, { stages: ['normalize', 'aggregate'] }) : undefined;
       try {
         // A fresh id per run: the archive's own normalize job (doc|id) is kept as history.
         await enqueueBulk(queues, 'normalize-document', rows.map((row) => ({
@@ -34,7 +35,7 @@ export const registerReprocess: Register = (program, context) => {
           options: { jobId: jobId('reprocess', row.id, batch) },
         })));
         console.error(`reprocess: ${rows.length} documents enqueued`);
-        if (pipeline) await waitForDrain(ctx, { label: 'reprocess' });
+        if (inline) await inline.waitForDrain(ctx, { label: 'reprocess' });
       } finally {
         await pipeline?.close();
       }

@@ -1,9 +1,7 @@
-import { enqueueSourceTick, fetchJobOptions, loadSources } from '@nst/fetcher';
 import { migrate } from '@nst/shared/migrate';
 import { applySeeds, loadSeeds } from '@nst/shared/seeds';
 import { NstError } from '@nst/shared/errors';
 import type { Register } from '../main';
-import { startPipeline, waitForDrain } from '../pipeline';
 import { readProgress, renderProgress } from './progress';
 
 export const registerRun: Register = (program, context) => {
@@ -16,6 +14,8 @@ export const registerRun: Register = (program, context) => {
     .option('--timeout <seconds>', 'give up after this long', '1800')
     .action(async (options: { once?: boolean; offline?: boolean; publisherUrl?: string; timeout: string }) => {
       if (!options.once) throw new NstError('usage', 'only `nst run --once` runs in the CLI; deploy the services for scheduled runs');
+      // Loaded here, not at the top: every command would pay for the services' modules at start.
+      const [{ enqueueSourceTick, fetchJobOptions, loadSources }, { startPipeline, waitForDrain }] = await Promise.all([import('@nst/fetcher'), import('../pipeline')]);
       const ctx = context();
       const pool = await ctx.db();
       await migrate(pool);
