@@ -59,6 +59,11 @@ export class IndicatorCatalog {
    * The indicator a table-row label names, or undefined. The label may carry a sub-row mark
    * (`#`, `其中：`), an outline number (`一、`), a scope word (`全区`) and a parenthesised unit.
    */
+  /** The code of every indicator of the catalog. */
+  get codes(): string[] {
+    return [...this.byCode.keys()];
+  }
+
   matchLabel(label: string): Indicator | undefined {
     const key = normalizeLabel(label);
     if (key === '') return undefined;

@@ -9,6 +9,7 @@ import type { Job } from 'bullmq';
 import type { Pool } from '@nst/shared/db';
 import { createStatisticsKeeper, withTransaction } from '@nst/shared/db';
 import { isConnectionLoss, NonRetryableError } from '@nst/shared/errors';
+import { District } from '@nst/shared/domain';
 import { parseJobData, type Queues } from '@nst/shared/jobs';
 import type { Logger } from '@nst/shared/logger';
 import type { ServiceMetrics } from '@nst/shared/ops';
@@ -50,7 +51,7 @@ export interface NormalizeResult {
 
 export async function handleNormalizeJob(job: Job, deps: NormalizeDeps): Promise<NormalizeResult> {
   // Started before (failed, or stalled when its worker died): an earlier run may have committed
-  // and died before handing its changes over, so this one hands over every key it touches.
+  // and died before handing its changes over, so this one hands over every key there is.
   const { documentId, full } = parseJobData('normalize-document', job.data);
   return normalizeDocument(documentId, deps, { firstRun: job.attemptsStarted <= 1, full: full === true });
 }
@@ -59,8 +60,9 @@ export async function handleNormalizeJob(job: Job, deps: NormalizeDeps): Promise
 export interface NormalizeOptions {
   /**
    * Nothing has stored this document before in this job: only keys whose vintages this run changes
-   * get an aggregate job. Default false (every key the document touches gets one), for callers that
-   * cannot tell, such as a rerun of `nst reprocess --inline` after a crash.
+   * get an aggregate job. Default false (every (district, indicator) of the catalog gets one: an
+   * earlier run may have removed figures no reading names), for callers that cannot tell, such as
+   * a rerun of `nst reprocess --inline` after a crash.
    */
   firstRun?: boolean;
   /** Store every record even when the reading's digest equals the stored one. Default false. */
@@ -97,15 +99,15 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
 
   const item = storeItemOf(doc, parsed);
   const { records, ctx: { recordsDigest: digest } } = item;
-  const { observations, rejects } = records;
+  const { rejects } = records;
   if (digest === doc.recordsDigest && !options.full) {
     // Exactly what was stored (a reprocess without a parser change): storing would change nothing.
     // A run started before may have stored and died before handing its keys over: hand them now.
-    const handed = options.firstRun ? 0 : await batching.handOver(touchedKeys(observations));
+    const handed = options.firstRun ? 0 : await batching.handOver(everyKey(deps.catalog));
     deps.logger.debug({ documentId, aggregateJobs: handed }, 'unchanged since last stored');
     return { documentId, skipped: 'unchanged', aggregateJobs: handed };
   }
-  const { counts, changedKeys, touchedKeys: stored, uncertain } = await batching.store(item);
+  const { counts, changedKeys, uncertain } = await batching.store(item);
 
   deps.metrics?.observationsWritten.inc({ change: 'inserted' }, counts.inserted);
   deps.metrics?.observationsWritten.inc({ change: 'revised' }, counts.revised);
@@ -115,7 +117,7 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
   // One aggregate job per (district, indicator) whose vintages changed: snapshots read nothing
   // else, so a re-normalized document that changed nothing wakes no aggregator.
   const handed = await batching.handOver(
-    [...(options.firstRun && !uncertain ? changedKeys : stored)].map((key) => key.split('|', 2).join('|')),
+    options.firstRun && !uncertain ? [...changedKeys].map((key) => key.split('|', 2).join('|')) : everyKey(deps.catalog),
   );
   deps.logger.debug({ documentId, ...counts, aggregateJobs: handed }, 'normalized');
   return { documentId, counts, aggregateJobs: handed };
@@ -144,8 +146,13 @@ export function storeItemOf(doc: ArchivedDocument, parsed: ParseResult): StoreIt
   return { records, ctx: { ...ctx, recordsDigest: recordsDigest(records, ctx) } };
 }
 
-/** `district|indicator` of every figure the document states. */
-const touchedKeys = (observations: readonly ObservationRecord[]) => observations.map((o) => `${o.district}|${o.indicator}`);
+/**
+ * Every `district|indicator` there is: what a run hands over when it cannot tell what an earlier
+ * run changed (a retry, or a store after a failed batch, which may have committed). The earlier run
+ * may have removed figures the document no longer states, which no reading now names; aggregate
+ * jobs are deduplicated per key and write nothing when their inputs did not change.
+ */
+const everyKey = (catalog: IndicatorCatalog) => District.options.flatMap((district) => catalog.codes.map((code) => `${district}|${code}`));
 
 /**
  * The round trips concurrent jobs share: documents are loaded together, stored together in one
@@ -155,7 +162,7 @@ interface Batching {
   load(documentId: number): Promise<ArchivedDocument>;
   /**
    * `uncertain`: stored alone after its batch failed, which may have committed all the same (a
-   * connection lost at COMMIT): what changed is then unknown, and every key it touches is handed over.
+   * connection lost at COMMIT): what changed is then unknown, and every key there is is handed over.
    */
   store(item: StoreItem): Promise<StoreOutcome & { uncertain?: true }>;
   /** Enqueue the aggregate jobs of these `district|indicator` keys; returns how many distinct keys. */

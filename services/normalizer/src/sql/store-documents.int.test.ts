@@ -409,4 +409,25 @@ describe('normalizeDocument, concurrent jobs on one deps', () => {
     const { rows: [doc] } = await db.pool.query('SELECT records_digest FROM raw.document WHERE id = $1', [badId]);
     expect(doc.records_digest).toMatch(/^[0-9a-f]{64}$/);
   });
+
+  it('h: a retry hands over a key an earlier run removed and died before handing over, which no reading names any more', async () => {
+    const id = await archive(db.pool, 'revised');
+    await normalizeDocument(id, deps, { firstRun: true });
+    expect((await db.pool.query("SELECT 1 FROM core.publication WHERE document_id = $1 AND indicator = 'gdp'", [id])).rowCount).toBeGreaterThan(0);
+    // The earlier run: the page now reads without its GDP (as a new parser might read it), stored and
+    // committed, then the worker died before handing anything over.
+    const page = FIXTURES.revised.edit(readCase(FIXTURES.revised.file).toString('utf8')).replaceAll('地区生产总值', '地区总量');
+    await db.pool.query('UPDATE raw.document SET body_gzip = $2, text = $3 WHERE id = $1', [id, gzipSync(Buffer.from(page)), page]);
+    const item = await readingOf(db.pool, deps.catalog, id);
+    expect(item.records.observations.some((o) => o.indicator === 'gdp')).toBe(false);
+    await withTransaction(db.pool, (client) => storeDocuments(client, [item]));
+    expect((await db.pool.query("SELECT 1 FROM core.publication WHERE document_id = $1 AND indicator = 'gdp'", [id])).rowCount).toBe(0);
+    await queues.aggregate.obliterate({ force: true });
+
+    // The retry reads what was stored (nothing to store), and still wakes the removed GDP's aggregate.
+    const retried = await normalizeDocument(id, deps, { firstRun: false });
+    expect(retried.skipped).toBe('unchanged');
+    const pending = await queues.aggregate.getJobs(['delayed', 'waiting', 'prioritized']);
+    expect(pending.map((job) => job.data)).toContainEqual({ scope: 'baoshan', indicator: 'gdp' });
+  });
 });
