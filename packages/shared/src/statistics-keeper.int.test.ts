@@ -68,6 +68,29 @@ describe('createStatisticsKeeper', () => {
     return current;
   }
 
+  /** Insert rows `from`..`to` and wait until the counters show `to` live rows. */
+  async function grow(table: string, from: number, to: number): Promise<void> {
+    await insert(table, from, to);
+    await statsWhen(table, (s) => s.liveTuples === to);
+  }
+
+  /** Tell the keeper `rows` were written and wait for the look that may start. */
+  async function write(keeper: StatisticsKeeper, rows: number): Promise<void> {
+    keeper.noteWritten(rows);
+    await keeper.settled();
+  }
+
+  /** Counts the looks (each begins with one pool.query; the queries still go to PostgreSQL). */
+  function countQueries(pool: Pool): Mock<(sent: unknown) => void> {
+    const queries = vi.fn<(sent: unknown) => void>();
+    const query = pool.query.bind(pool);
+    vi.spyOn(pool, 'query').mockImplementation(((...args: Parameters<typeof query>) => {
+      queries(args[0]);
+      return query(...args);
+    }) as typeof pool.query);
+    return queries;
+  }
+
   describe('a keeper of the table owner', () => {
     let pool: Pool;
     let keeper: StatisticsKeeper;
@@ -78,13 +101,7 @@ describe('createStatisticsKeeper', () => {
       await insert('filled', 1, 3000);
       await insert('small', 1, 10);
       pool = createPool(db.url, { max: 2, applicationName: 'nst-test-keeper' });
-      // Counts the looks (each begins with one pool.query; the queries still go to PostgreSQL).
-      queries = vi.fn<(sent: unknown) => void>();
-      const query = pool.query.bind(pool);
-      vi.spyOn(pool, 'query').mockImplementation(((...args: Parameters<typeof query>) => {
-        queries(args[0]);
-        return query(...args);
-      }) as typeof pool.query);
+      queries = countQueries(pool);
       keeper = createStatisticsKeeper(pool, {
         tables: [{ name: 'public.filled', columns: ['a', 'b'] }, { name: 'public.small' }],
         checkEveryRows: 1000,
@@ -99,16 +116,14 @@ describe('createStatisticsKeeper', () => {
 
     it('does not look at all before checkEveryRows rows were written', async () => {
       keeper.noteWritten(600);
-      keeper.noteWritten(399);
-      await keeper.settled();
+      await write(keeper, 399);
       expect(queries).not.toHaveBeenCalled();
       expect(events).toEqual([]);
       expect(await stats('filled')).toMatchObject({ reltuples: -1, analyzeCount: 0, columns: [] });
     });
 
     it('then analyzes the table never analyzed, on the requested columns only, and says so', async () => {
-      keeper.noteWritten(1); // 1,000 rows written in all
-      await keeper.settled();
+      await write(keeper, 1); // 1,000 rows written in all
       expect(queries).toHaveBeenCalled();
       expect(events).toEqual([{ table: 'public.filled', analyzed: true }]);
       const filled = await statsWhen('filled', (s) => s.analyzeCount > 0);
@@ -121,22 +136,17 @@ describe('createStatisticsKeeper', () => {
       events.length = 0;
       queries.mockClear();
       // Not grown at all.
-      keeper.noteWritten(1000);
-      await keeper.settled();
+      await write(keeper, 1000);
       expect(queries).toHaveBeenCalled(); // it looked
       expect(events).toEqual([]);
       // Grown by two thirds (5,000 rows; 50 + 2 × 3,000 = 6,050 needed).
-      await insert('filled', 3001, 5000);
-      await statsWhen('filled', (s) => s.liveTuples === 5000);
-      keeper.noteWritten(1000);
-      await keeper.settled();
+      await grow('filled', 3001, 5000);
+      await write(keeper, 1000);
       expect(events).toEqual([]);
       expect(await stats('filled')).toMatchObject({ analyzeCount: 1, reltuples: 3000 });
       // Doubled and more (6,100 rows): analyzed again.
-      await insert('filled', 5001, 6100);
-      await statsWhen('filled', (s) => s.liveTuples === 6100);
-      keeper.noteWritten(1000);
-      await keeper.settled();
+      await grow('filled', 5001, 6100);
+      await write(keeper, 1000);
       expect(events).toEqual([{ table: 'public.filled', analyzed: true }]);
       expect(await statsWhen('filled', (s) => s.analyzeCount > 1)).toMatchObject({ analyzeCount: 2, reltuples: 6100, columns: ['a', 'b'] });
       expect(await stats('small')).toMatchObject({ analyzeCount: 0 });
@@ -165,20 +175,15 @@ describe('createStatisticsKeeper', () => {
     });
 
     it('analyzes a table never analyzed, then again once it grew by half', async () => {
-      keeper.noteWritten(1);
-      await keeper.settled();
+      await write(keeper, 1);
       expect(events).toEqual([{ table: 'public.halved', analyzed: true }]);
       expect(await statsWhen('halved', (s) => s.analyzeCount > 0)).toMatchObject({ analyzeCount: 1, reltuples: 3000, columns: ['a'] });
       // 4,000 rows: not yet (50 + 1.5 × 3,000 = 4,550); 4,600 rows: analyzed.
-      await insert('halved', 3001, 4000);
-      await statsWhen('halved', (s) => s.liveTuples === 4000);
-      keeper.noteWritten(1);
-      await keeper.settled();
+      await grow('halved', 3001, 4000);
+      await write(keeper, 1);
       expect(events).toHaveLength(1);
-      await insert('halved', 4001, 4600);
-      await statsWhen('halved', (s) => s.liveTuples === 4600);
-      keeper.noteWritten(1);
-      await keeper.settled();
+      await grow('halved', 4001, 4600);
+      await write(keeper, 1);
       expect(events).toEqual([{ table: 'public.halved', analyzed: true }, { table: 'public.halved', analyzed: true }]);
       expect(await statsWhen('halved', (s) => s.analyzeCount > 1)).toMatchObject({ analyzeCount: 2, reltuples: 4600 });
     });
@@ -199,12 +204,7 @@ describe('createStatisticsKeeper', () => {
       url.username = role;
       url.password = '';
       pool = createPool(url.toString(), { max: 2, applicationName: 'nst-test-keeper-role' });
-      queries = vi.fn<(sent: unknown) => void>();
-      const query = pool.query.bind(pool);
-      vi.spyOn(pool, 'query').mockImplementation(((...args: Parameters<typeof query>) => {
-        queries(args[0]);
-        return query(...args);
-      }) as typeof pool.query);
+      queries = countQueries(pool);
       keeper = createStatisticsKeeper(pool, {
         tables: [{ name: 'public.not_mine', columns: ['a'] }],
         checkEveryRows: 1,
@@ -224,8 +224,7 @@ describe('createStatisticsKeeper', () => {
     });
 
     it('is told it could not analyze, with the error, and the table is not analyzed', async () => {
-      keeper.noteWritten(1);
-      await keeper.settled();
+      await write(keeper, 1);
       expect(await stats('not_mine')).toMatchObject({ analyzeCount: 0, reltuples: -1, columns: [] });
       expect(events).toEqual([{ table: 'public.not_mine', analyzed: false, error: expect.any(Error) }]);
     });
@@ -233,8 +232,7 @@ describe('createStatisticsKeeper', () => {
     it('is not asked again: the next look emits nothing for that table', async () => {
       events.length = 0;
       queries.mockClear();
-      keeper.noteWritten(1);
-      await keeper.settled();
+      await write(keeper, 1);
       expect(events).toEqual([]);
       expect(queries).not.toHaveBeenCalled();
     });

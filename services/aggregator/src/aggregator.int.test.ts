@@ -2,7 +2,6 @@
  * The aggregator against real PostgreSQL and Redis: only dependent targets recompute, unchanged
  * inputs write nothing, and a burst of jobs for one key is coalesced.
  */
-import { gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeQueues, createQueues, enqueue, type Queues } from '@nst/shared/jobs';
@@ -10,6 +9,7 @@ import { createLogger } from '@nst/shared/logger';
 import { createRedis } from '@nst/shared/redis';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@nst/shared/testing';
 import { aggregate } from './jobs/aggregate-indicator';
+import { archiveEmptyDocument } from './testing';
 
 const deps = (db: TestDatabase) => ({ pool: db.pool, logger: createLogger({ service: 'test', level: 'silent' }) });
 
@@ -17,12 +17,7 @@ describe('aggregator', () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase();
-    const { rows } = await db.pool.query(
-      `INSERT INTO raw.document (source_key, url, final_url, http_status, body_gzip, body_size, sha256_bytes, sha256_canonical, role, format)
-       VALUES ('bs-bulletin', 'https://xxgk.shbsq.gov.cn/t.html', 'https://xxgk.shbsq.gov.cn/t.html', 200, $1, 0, $2, $2, 'document', 'bulletin') RETURNING id`,
-      [gzipSync(Buffer.alloc(0)), 'a'.repeat(64)],
-    );
-    const doc = rows[0].id;
+    const doc = await archiveEmptyDocument(db.pool);
     const add = (district: string, period: string, value: string, validFrom: string) =>
       db.pool.query(
         `INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end, value, raw_value, unit, unit_mult,

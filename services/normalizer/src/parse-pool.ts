@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 import { NonRetryableError } from '@nst/shared/errors';
 import type { Indicator } from '@nst/shared/seeds';
 import { inputFromArchive, type ArchivedInput } from './archived-input';
-import { buildIndicatorCatalog } from './indicators';
+import { buildIndicatorCatalog, type IndicatorCatalog } from './indicators';
 import type { ParseFailure, ParseRequest, ParseWorkerData, ThreadMessage } from './parse-worker-thread';
 import { parseDocument } from './parsers/index';
 import type { ParseInput, ParseResult } from './records';
@@ -62,6 +62,11 @@ export class ParsePoolError extends Error {
   }
 }
 
+/** What the pool's threads do, on the calling thread: an archived input is unpacked first. */
+export async function parseInline(input: ParseInput | ArchivedInput, catalog: IndicatorCatalog): Promise<ParseResult> {
+  return parseDocument('bodyGzip' in input ? inputFromArchive(input) : input, catalog);
+}
+
 /** One thread when the machine has a second core (the main thread keeps the first), else inline. */
 export function defaultParseThreads(): number {
   return availableParallelism() > 1 ? 1 : 0;
@@ -71,7 +76,7 @@ export function createParsePool(options: ParsePoolOptions): ParsePool {
   if (!Number.isInteger(options.threads) || options.threads < 0) throw new RangeError(`threads must be a whole number ≥ 0, not ${options.threads}`);
   if (options.threads > 0) return new ThreadPool(options);
   const catalog = buildIndicatorCatalog(options.indicators);
-  return { threads: 0, parse: async (input) => parseDocument('bodyGzip' in input ? inputFromArchive(input) : input, catalog), close: async () => undefined };
+  return { threads: 0, parse: (input) => parseInline(input, catalog), close: async () => undefined };
 }
 
 interface Task {

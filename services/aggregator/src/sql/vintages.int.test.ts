@@ -2,10 +2,10 @@
  * loadVintages against real PostgreSQL: the target's window (years, districts, measures) and the
  * first vintage of the series, once.
  */
-import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '@nst/shared/db';
 import { createTestDatabase, type TestDatabase } from '@nst/shared/testing';
+import { archiveEmptyDocument } from '../testing';
 import { loadVintages, type LoadVintagesOptions } from './vintages';
 
 describe('loadVintages', () => {
@@ -13,18 +13,14 @@ describe('loadVintages', () => {
   const ids: Record<string, number> = {};
   beforeAll(async () => {
     db = await createTestDatabase();
-    const { rows } = await db.pool.query(
-      `INSERT INTO raw.document (source_key, url, final_url, http_status, body_gzip, body_size, sha256_bytes, sha256_canonical, role, format)
-       VALUES ('bs-bulletin', 'https://xxgk.shbsq.gov.cn/t.html', 'https://xxgk.shbsq.gov.cn/t.html', 200, $1, 0, $2, $2, 'document', 'bulletin') RETURNING id`,
-      [gzipSync(Buffer.alloc(0)), 'a'.repeat(64)],
-    );
+    const doc = await archiveEmptyDocument(db.pool);
     const add = async (name: string, district: string, measure: string, period: string, value: string, validFrom: string, validTo: string | null = null) => {
       const inserted = await db.pool.query(
         `INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end, value, raw_value, unit, unit_mult,
                                        status, document_id, url, locator, parser_version, valid_from, valid_to)
          VALUES ($1, 'gdp', $2, 'period', $3, ($3 || '-01-01')::date, ($3 || '-12-31')::date, $4::numeric, $4, $5, $6, 'final', $7,
                  'https://xxgk.shbsq.gov.cn/t.html', 'p[1]', 't', $8, $9) RETURNING id`,
-        [district, measure, period, value, measure === 'level' ? 'CNY' : 'pct', measure === 'level' ? 8 : 0, rows[0].id, validFrom, validTo],
+        [district, measure, period, value, measure === 'level' ? 'CNY' : 'pct', measure === 'level' ? 8 : 0, doc, validFrom, validTo],
       );
       ids[name] = inserted.rows[0].id;
     };

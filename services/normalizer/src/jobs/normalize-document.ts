@@ -14,10 +14,8 @@ import { parseJobData, type Queues } from '@nst/shared/jobs';
 import type { Logger } from '@nst/shared/logger';
 import type { ServiceMetrics } from '@nst/shared/ops';
 import type { IndicatorCatalog } from '../indicators';
-import { ParsePoolError, type ParsePool } from '../parse-pool';
-import { parseDocument } from '../parsers/index';
+import { parseInline, ParsePoolError, type ParsePool } from '../parse-pool';
 import { PARSER_VERSION, RejectReason, type NewsItemRecord, type ObservationRecord, type ParseResult, type RejectRecord, type TargetMentionRecord } from '../records';
-import { inputFromArchive } from '../archived-input';
 import { createBatcher, settleEach } from '../batch';
 import { loadDocuments, type ArchivedDocument } from '../sql/load-document';
 import { recordsDigest, replaceRejects, storeDocuments, type StoreCounts, type StoreItem, type StoreOutcome } from '../sql/store-records';
@@ -80,7 +78,7 @@ export async function normalizeDocument(documentId: number, deps: NormalizeDeps,
 
   let parsed;
   try {
-    parsed = await (deps.parsePool ? deps.parsePool.parse(doc.archived) : parseDocument(inputFromArchive(doc.archived), deps.catalog));
+    parsed = await (deps.parsePool ? deps.parsePool.parse(doc.archived) : parseInline(doc.archived, deps.catalog));
   } catch (error) {
     // The pool could not run the parse (closed, no thread would start): not the document's fault.
     if (error instanceof ParsePoolError) throw error;
