@@ -167,24 +167,29 @@ export interface ServiceProcess {
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 /** CPU seconds (user + system) a live process has used so far, from /proc/<pid>/stat. */
-export function readCpuSeconds(pid: number): number {
+export function readCpuSeconds(pid: number, options: { reapedChildren?: boolean } = {}): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    const children = options.reapedChildren ? Number(fields[13]) + Number(fields[14]) : 0;
+    return (Number(fields[11]) + Number(fields[12]) + children) / CLOCK_TICKS;
   } catch {
     return 0;
   }
 }
 
-/** CPU seconds used so far by every live process whose command is `name` (postgres, redis-server). */
+/**
+ * CPU seconds used so far by every process whose command is `name` (postgres, redis-server): the
+ * live ones, and the exited children they reaped (a PostgreSQL backend's CPU moves to the postmaster
+ * when its connection closes; without it a delta across closed connections comes out negative).
+ */
 export function readCpuSecondsByName(name: string): number {
   let total = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) total += readCpuSeconds(Number(entry));
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) total += readCpuSeconds(Number(entry), { reapedChildren: true });
     } catch {
       // gone meanwhile
     }
@@ -197,6 +202,14 @@ export function readPeakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? 0);
   return round(kb / 1024, 1);
+}
+
+/**
+ * The services' tuning variables set where `pnpm bench` runs (`NORMALIZE_PARSE_THREADS=2 pnpm
+ * bench …`): passed on, so a setting can be measured without editing a default.
+ */
+function tuning(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => /^(?:FETCH|NORMALIZE|AGGREGATE)_/.test(entry[0]) && entry[1] !== undefined));
 }
 
 /** Node flags of a stage, as the Dockerfile runs it. */
@@ -215,7 +228,7 @@ export async function startStage(stage: Stage, env: Record<string, string>, conf
   }
   const child = spawn(process.execPath, [...args, `services/${stage}/src/main.ts`], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', LOG_LEVEL: 'info', PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', LOG_LEVEL: 'info', PORT: '0', ...tuning(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

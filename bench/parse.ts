@@ -66,12 +66,13 @@ async function loop(inputs: readonly ParseInput[], catalog: IndicatorCatalog, se
   return { documents, records, seconds: (performance.now() - started) / 1000 };
 }
 
-export async function measureParse(options: { seconds: number }): Promise<{ documentsPerSecond: number; syntheticPerSecond: number }> {
+/** `report: false`: measured for another measure's ratio (reprocess), not printed as a line of its own. */
+export async function measureParse(options: { seconds: number; report?: boolean }): Promise<{ documentsPerSecond: number; syntheticPerSecond: number }> {
   const catalog = buildIndicatorCatalog((await loadSeeds()).indicators);
   const corpus = await loadCorpus();
   const formats: Record<string, number> = {};
   for (const input of corpus) formats[input.format] = (formats[input.format] ?? 0) + 1;
-  note(`parse: ${corpus.length} fixture documents (${Object.entries(formats).map(([f, n]) => `${f} ${n}`).join(', ')}), ${options.seconds} s`);
+  if (options.report !== false) note(`parse: ${corpus.length} fixture documents (${Object.entries(formats).map(([f, n]) => `${f} ${n}`).join(', ')}), ${options.seconds} s`);
   const result = await loop(corpus, catalog, options.seconds);
 
   const site = generateBenchSite(1);
@@ -82,6 +83,7 @@ export async function measureParse(options: { seconds: number }): Promise<{ docu
 
   const documentsPerSecond = round(result.documents / result.seconds);
   const syntheticPerSecond = round(bench.documents / bench.seconds);
+  if (options.report === false) return { documentsPerSecond, syntheticPerSecond };
   report({
     measure: 'parse',
     documents: corpus.length,

@@ -10,8 +10,9 @@ import { cpuDelta, note, report, ROOT, round, sampleCpu, waitForDrain } from './
 import type { PipelineRun } from './pipeline';
 
 /**
- * `parseCeiling`: the parse measure's documents/s over the fixture corpus (the issue's ceiling);
- * `articleCeiling`: its documents/s over the benchmark's own article, the documents reprocessed here.
+ * `parseCeiling`: the parse measure's documents/s over the fixture corpus (the issue's ceiling),
+ * taken just before; `articleCeiling`: its documents/s over the benchmark's own article, the
+ * documents reprocessed here.
  */
 export async function measureReprocess(run: PipelineRun, options: { timeoutMs: number; parseCeiling?: number; articleCeiling?: number; redisUrl: string;
   full?: boolean; }): Promise<void> {
@@ -42,7 +43,7 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
     documents,
     seconds: round(seconds, 2),
     documentsPerSecond,
-    ...(options.parseCeiling ? { ofParseCeiling: round(documentsPerSecond / options.parseCeiling, 2) } : {}),
+    ...(options.parseCeiling ? { parseCeiling: options.parseCeiling, ofParseCeiling: round(documentsPerSecond / options.parseCeiling, 2) } : {}),
     ...(options.articleCeiling ? { ofArticleParse: round(documentsPerSecond / options.articleCeiling, 2) } : {}),
     peakRssMb: Object.fromEntries(run.services.map((service) => [service.stage, service.peakRssMb()])),
     cpuSeconds,

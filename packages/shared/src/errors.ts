@@ -6,7 +6,6 @@
  * - `RetryableError`: upstream trouble (5xx, timeouts, connection loss). It keeps `cause` so the
  *   log line says what really happened; BullMQ retries it with backoff.
  */
-import { UnrecoverableError } from 'bullmq';
 
 export class NstError extends Error {
   /** A short, stable machine-readable reason (snake_case), e.g. `ssrf_private_address`. */
@@ -53,20 +52,6 @@ export class ConfigError extends NonRetryableError {
     super('config_invalid', message);
     this.name = 'ConfigError';
   }
-}
-
-/**
- * Convert any thrown value into what BullMQ should see: non-retryable errors become
- * `UnrecoverableError` (keeping our code in the message prefix), everything else is re-thrown as is.
- */
-export function toBullError(error: unknown): Error {
-  if (error instanceof NonRetryableError) {
-    const wrapped = new UnrecoverableError(`${error.code}: ${error.message}`);
-    wrapped.cause = error;
-    return wrapped;
-  }
-  if (error instanceof Error) return error;
-  return new Error(String(error));
 }
 
 /** The stable reason code of an error, for logs and the fetch/reject tables. */

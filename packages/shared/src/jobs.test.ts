@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { NonRetryableError, RetryableError, toBullError, ValidationError } from './errors';
+import { NonRetryableError, RetryableError, ValidationError } from './errors';
+import { toBullError } from './worker';
 import { jobId, parseJobData } from './jobs';
 
 describe('job catalog', () => {

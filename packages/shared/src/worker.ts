@@ -3,8 +3,8 @@
  * once (with queue, job, jobId, attempt, durationMs — never the payload), count it, and hand BullMQ
  * the right error class (non-retryable → UnrecoverableError).
  */
-import { DelayedError, Worker, type ConnectionOptions, type Job, type WorkerOptions } from 'bullmq';
-import { errorCode, isConnectionLoss, NonRetryableError, toBullError } from './errors';
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job, type WorkerOptions } from 'bullmq';
+import { errorCode, isConnectionLoss, NonRetryableError } from './errors';
 import type { QueueName } from './jobs';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './ops';
@@ -93,4 +93,18 @@ export function createWorker<R>(handler: (job: Job) => Promise<R>, options: Crea
   // Connection trouble is reported by /readyz; the worker reconnects by itself.
   worker.on('error', (error) => options.logger.warn({ queue: options.queue, err: { message: error.message } }, 'worker error'));
   return worker;
+}
+
+/**
+ * Convert any thrown value into what BullMQ should see: non-retryable errors become
+ * `UnrecoverableError` (keeping our code in the message prefix), everything else is re-thrown as is.
+ */
+export function toBullError(error: unknown): Error {
+  if (error instanceof NonRetryableError) {
+    const wrapped = new UnrecoverableError(`${error.code}: ${error.message}`);
+    wrapped.cause = error;
+    return wrapped;
+  }
+  if (error instanceof Error) return error;
+  return new Error(String(error));
 }

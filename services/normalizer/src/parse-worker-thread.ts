@@ -1,5 +1,5 @@
 /**
- * One thread of the parse pool (parse-pool.ts), loaded through parse-worker.mjs. It builds the
+ * One thread of the parse pool (parse-pool.ts), run as a bundle (parse-thread-module.ts). It builds the
  * catalog once from workerData, says it is ready, then parses each document it is sent and answers
  * with the result or the error, one document after the other, in the order they were sent (the
  * pool matches each reply with the oldest parse it sent).

@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import type { Job, JobsOptions } from 'bullmq';
 import type { Pool } from '@nst/shared/db';
-import { errorCode, NonRetryableError, RetryableError, toBullError } from '@nst/shared/errors';
+import { errorCode, NonRetryableError, RetryableError } from '@nst/shared/errors';
+import { toBullError } from '@nst/shared/worker';
 import { enqueue, jobId, parseJobData, type FetchJob, type Queues } from '@nst/shared/jobs';
 import type { Logger } from '@nst/shared/logger';
 import type { ServiceMetrics } from '@nst/shared/ops';
