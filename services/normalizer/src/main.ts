@@ -1,16 +1,9 @@
 /** The normalizer service: the normalize worker (see @nst/shared/service for the shell). */
-import { setFlagsFromString } from 'node:v8';
 import { runMain, runService } from '@nst/shared/service';
 import { readNormalizerEnv } from './env';
 import { buildIndicatorCatalog } from './indicators';
 import { createParsePool } from './parse-pool';
 import { createNormalizeWorker, loadIndicators } from './worker';
-
-// Each heap (this thread's and the parse threads') grows by 30 % between full collections instead
-// of V8's up to 4×: parsing leaves much short-lived garbage, and with two parse threads the
-// default growth took the service past 300 MB at the benchmark's peak (measured: 320 → 245 MB,
-// CPU within the noise). Set before the parse threads' heaps exist, so they start with it.
-setFlagsFromString('--heap-growing-percent=30');
 
 await runMain('normalizer', async () => {
   const env = readNormalizerEnv();

@@ -73,13 +73,13 @@ export async function parseInline(input: ParseInput | ArchivedInput, catalog: In
 }
 
 /**
- * A thread per core, up to four, when the machine has a second core; else inline. On two cores the
- * second thread is what lets a reprocess (mostly parsing) use both: measured, 280 → 370 documents/s.
- * The main thread's own work (loads, stores, queue) is mostly waiting on PostgreSQL and Redis.
+ * One thread when the machine has a second core (the main thread keeps the first), else inline.
+ * A second thread makes a reprocess without a parser change (mostly parsing) about a quarter
+ * faster on two cores, but costs 50–80 MB at the benchmark's peak, past the 300 MB budget there:
+ * set NORMALIZE_PARSE_THREADS=2 for a backfill on a machine with the memory.
  */
 export function defaultParseThreads(): number {
-  const cores = availableParallelism();
-  return cores > 1 ? Math.min(cores, 4) : 0;
+  return availableParallelism() > 1 ? 1 : 0;
 }
 
 export function createParsePool(options: ParsePoolOptions): ParsePool {

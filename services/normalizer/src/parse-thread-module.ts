@@ -2,17 +2,17 @@
  * The code a parse thread runs: parse-worker-thread.ts and everything it imports, bundled by
  * esbuild into one CommonJS file, once per process, when the pool starts its first thread.
  *
- * Why not run the TypeScript through tsx as the main thread does: a worker thread does not inherit
- * the main thread's loader hooks, and registering tsx in it starts a hooks thread of its own that
- * compiles every module again. A parse thread then held about 75 MB at rest; on the bundle it holds
- * about 45, so a second thread fits in the normalizer's memory budget. The bundle is built from the
- * source this process runs, so it is never older than the parsers.
+ * Why not run the TypeScript through tsx as the main thread does: tsx in a worker thread (from the
+ * inherited `--import tsx`, or registered by hand) starts a loader thread of its own, which compiles
+ * every module again. A parse thread then held about 75 MB at rest; on the bundle, started without
+ * loaders (parse-pool.ts, threadExecArgv), about 25, and it starts without compiling anything.
+ * The bundle is built from the source this process runs: never older than the parsers.
  *
- * Measured ways that cost more: building in this process (esbuild's synchronous API keeps a worker
- * thread: +80 MB), loading the bundle as a `data:` module (+75 MB a thread) or evaluating it as a
- * string (+60 MB at the benchmark's peak). So esbuild runs in a child process and the bundle is a
- * file, in a directory of this process's own (mode 0700), removed when the process exits; what a
- * killed process left behind is removed by the next one to start.
+ * Ways measured to cost more, each against this one: building in this process (esbuild's
+ * synchronous API keeps a worker thread: +80 MB), loading the bundle as a `data:` module (+75 MB a
+ * thread), evaluating it as a string (+60 MB at the benchmark's peak). So esbuild runs in a child
+ * process and the bundle is a file, in a directory of this process's own (mode 0700), removed when
+ * the process exits; what a killed process left behind is removed by the next one to start.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
