@@ -10,12 +10,12 @@ import { cpuDelta, note, report, ROOT, round, sampleCpu, waitForDrain } from './
 import type { PipelineRun } from './pipeline';
 
 /**
- * `parseCeiling`: the parse measure's documents/s over the fixture corpus (the issue's ceiling),
- * taken just before; `articleCeiling`: its documents/s over the benchmark's own article, the
- * documents reprocessed here.
+ * `ceiling`: the parse measure taken just before and just after (called once the queues drained):
+ * documents/s over the fixture corpus (the issue's ceiling) and over the benchmark's own article,
+ * the documents reprocessed here. The ratios are to the mean of the two.
  */
-export async function measureReprocess(run: PipelineRun, options: { timeoutMs: number; parseCeiling?: number; articleCeiling?: number; redisUrl: string;
-  full?: boolean; }): Promise<void> {
+export async function measureReprocess(run: PipelineRun, options: { timeoutMs: number; redisUrl: string; full?: boolean;
+  ceiling: () => Promise<ReadonlyArray<{ documentsPerSecond: number; syntheticPerSecond: number }>>; }): Promise<void> {
   const { rows } = await run.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM raw.document WHERE role = 'document'");
   const documents = rows[0]!.n;
   const cpuBefore = sampleCpu(run.services);
@@ -36,6 +36,10 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
   const cpuSeconds = cpuDelta(cpuBefore, sampleCpu(run.services));
   note(`reprocess: ${output.trim().split('\n').at(-1)} (enqueued in ${round((enqueuedAt - started) / 1000, 2)} s)`);
   const documentsPerSecond = round(documents / seconds);
+  const ceilings = await options.ceiling();
+  const mean = (pick: (c: (typeof ceilings)[number]) => number) => ceilings.reduce((sum, c) => sum + pick(c), 0) / ceilings.length;
+  const parseCeiling = mean((c) => c.documentsPerSecond);
+  const articleCeiling = mean((c) => c.syntheticPerSecond);
   report({
     measure: 'reprocess',
     mode: options.full ? 'full' : 'digest',
@@ -43,8 +47,9 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
     documents,
     seconds: round(seconds, 2),
     documentsPerSecond,
-    ...(options.parseCeiling ? { parseCeiling: options.parseCeiling, ofParseCeiling: round(documentsPerSecond / options.parseCeiling, 2) } : {}),
-    ...(options.articleCeiling ? { ofArticleParse: round(documentsPerSecond / options.articleCeiling, 2) } : {}),
+    parseCeiling: ceilings.map((c) => c.documentsPerSecond),
+    ofParseCeiling: round(documentsPerSecond / parseCeiling, 2),
+    ofArticleParse: round(documentsPerSecond / articleCeiling, 2),
     peakRssMb: Object.fromEntries(run.services.map((service) => [service.stage, service.peakRssMb()])),
     cpuSeconds,
   });

@@ -3,8 +3,8 @@
  * threads; a parse that runs too long or exhausts its thread's heap fails as unreadable_document
  * while the pool carries on; closing fails what is unanswered and leaves no thread behind.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inputFromArchive, type ArchivedInput } from './archived-input';
 import type { IndicatorCatalog } from './indicators';
 import { createParsePool, ParsePoolError, type ParsePool, type ParsePoolOptions } from './parse-pool';
-import { parseThreadFile } from './parse-thread-module';
 import { parseDocument } from './parsers/index';
 import type { ParseInput } from './records';
 import { loadTestCatalog, readCase } from './testing';
@@ -202,35 +201,41 @@ describe('close', () => {
 });
 
 describe('the bundled thread', () => {
-  it('is written again when something removed it, so a replacement thread still starts', async () => {
-    const pool = poolOf({ threads: 1, testHooks: true, parseTimeoutMs: 1_000 });
-    await pool.parse(page);
-    rmSync(join(parseThreadFile(), '..'), { recursive: true });
-    // The thread is replaced after the timeout: from the bundle, which is no longer there.
-    await expect(pool.parse({ ...page, url: 'test:sleep/60000' })).rejects.toMatchObject({ code: 'unreadable_document' });
-    expect(await pool.parse(page)).toStrictEqual(await parseDocument(page, catalog));
-    await pool.close();
-  }, SLOW);
-
-  it('lives in a directory of its process, removed when the process ends, and by the next one if the process was killed', async () => {
-    const ofPid = (pid: number) => readdirSync(tmpdir()).filter((name) => name.startsWith(`nst-parse-thread-${pid}-`));
-    // What a killed process leaves: the directory of a process that is gone.
-    const gone = Number(execFileSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).trim());
-    const leftover = join(tmpdir(), `nst-parse-thread-${gone}-test`);
-    mkdirSync(leftover, { recursive: true });
+  it('starts each thread from a copy of its own, removed once loaded; a copy that cannot be written fails the parses retryably, and the next parse tries again', async () => {
+    // A process of its own, whose temporary directory (once its modules are loaded) is one of its
+    // own that does not exist at first.
+    const tmp = join(mkdtempSync(join(tmpdir(), 'nst-pool-test-')), 'tmp');
     const script = `(async () => {
+      const { mkdirSync, readdirSync } = await import('node:fs');
       const { loadSeeds } = await import('@nst/shared/seeds');
       const { createParsePool } = await import('./src/parse-pool.ts');
-      const pool = createParsePool({ indicators: (await loadSeeds()).indicators, threads: 1 });
-      await pool.parse({ bytes: Buffer.from('<table><tr><td>地区生产总值</td><td>1,802.35</td></tr></table>'), format: 'stats-table', district: 'baoshan' });
-      const { readdirSync } = await import('node:fs');
-      console.log(process.pid, readdirSync(require('node:os').tmpdir()).filter((name) => name.startsWith('nst-parse-thread-' + process.pid + '-')).length);
+      const tmp = ${JSON.stringify(tmp)};
+      process.env.TMPDIR = tmp;
+      const input = { bytes: Buffer.from('<table><tr><td>地区生产总值</td><td>1,802.35</td></tr></table>'), format: 'stats-table', district: 'baoshan' };
+      const pool = createParsePool({ indicators: (await loadSeeds()).indicators, threads: 1, testHooks: true, maxOldGenerationSizeMb: 64 });
+      const seen = [];
+      seen.push(await pool.parse(input).then(() => 'parsed', (error) => error.name + ': ' + error.message));
+      mkdirSync(tmp);
+      seen.push(await pool.parse(input).then((result) => result.records.length));
+      seen.push(readdirSync(tmp).length);
+      seen.push(await pool.parse({ ...input, url: 'test:exhaust-memory' }).then(() => 'parsed', (error) => error.code));
+      seen.push(await pool.parse(input).then((result) => result.records.length));
+      seen.push(readdirSync(tmp).length);
+      await pool.close();
+      console.log(JSON.stringify(seen));
     })();`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', script], { cwd: fileURLToPath(new URL('..', import.meta.url)), timeout: 45_000 });
-    const [pid, whileRunning] = stdout.trim().split(' ').map(Number) as [number, number];
-    expect(whileRunning).toBe(1);
-    expect(ofPid(pid!)).toEqual([]);
-    expect(existsSync(leftover)).toBe(false);
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      timeout: 45_000,
+    });
+    const [refused, first, copiesAfterFirst, greedy, second, copiesAfterReplacement] = JSON.parse(stdout) as [string, number, number, string, number, number];
+    expect(refused).toMatch(/^ParsePoolError: no parse thread could start: ENOENT/);
+    expect(first).toBe(1);
+    expect(copiesAfterFirst).toBe(0);
+    expect(greedy).toBe('unreadable_document');
+    expect(second).toBe(1);
+    expect(copiesAfterReplacement).toBe(0);
+    rmSync(join(tmp, '..'), { recursive: true, force: true });
   }, SLOW);
 });
 

@@ -19,7 +19,7 @@ import { NonRetryableError } from '@nst/shared/errors';
 import type { Indicator } from '@nst/shared/seeds';
 import type { ArchivedInput } from './archived-input';
 import { buildIndicatorCatalog, type IndicatorCatalog } from './indicators';
-import { parseThreadFile } from './parse-thread-module';
+import { writeParseThread } from './parse-thread-module';
 import type { ParseFailure, ParseRequest, ParseWorkerData, ThreadMessage } from './parse-worker-thread';
 import type { ParseInput, ParseResult } from './records';
 
@@ -93,10 +93,20 @@ export function createParsePool(options: ParsePoolOptions): ParsePool {
  * The Node options a parse thread runs with: the process's profiling options (`--cpu-prof` of
  * `pnpm bench --profile`), nothing else. Left to inherit them all, a thread would also load tsx
  * (`--import tsx`), starting the loader thread the bundle is there to avoid; and V8's flags are
- * the process's own, which a Worker refuses to be given.
+ * the process's own, which a Worker refuses to be given. (A loader put in NODE_OPTIONS still
+ * reaches the threads: it costs them memory, nothing else.)
  */
 function threadExecArgv(): string[] {
-  return process.execArgv.filter((option) => /^--(?:cpu|heap)-prof(?:-[a-z]+)?(?:=|$)/.test(option));
+  const kept: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i += 1) {
+    const option = argv[i]!;
+    if (!/^--(?:cpu|heap)-prof(?:-[a-z]+)?(?:=|$)/.test(option)) continue;
+    kept.push(option);
+    // `--cpu-prof-dir dir`: the value is the next argument.
+    if (/^--(?:cpu|heap)-prof-(?:dir|name|interval)$/.test(option) && i + 1 < argv.length) kept.push(argv[(i += 1)]!);
+  }
+  return kept;
 }
 
 interface Task {
@@ -115,6 +125,8 @@ interface Thread {
   ready: boolean;
   /** The parses sent, in order: the first is running, and timed by `timer`. */
   tasks: Task[];
+  /** Remove the copy of the bundle the thread starts from (once it is ready, or gone). */
+  removeBundle: () => void;
   timer?: NodeJS.Timeout;
 }
 
@@ -152,14 +164,17 @@ class ThreadPool implements ParsePool {
     this.live.clear();
     const unanswered = [...this.queue.splice(0), ...threads.flatMap((thread) => thread.tasks)];
     for (const task of unanswered) task.reject(new ParsePoolError('parse pool closed'));
-    for (const thread of threads) clearTimeout(thread.timer);
+    for (const thread of threads) {
+      clearTimeout(thread.timer);
+      thread.removeBundle();
+    }
     await Promise.all(threads.map((thread) => thread.worker.terminate()));
   }
 
   /** Keep the threads at strength, hand queued documents to free threads, hold the process only while there is work. */
   private dispatch(): void {
     if (this.closed) return;
-    while (this.live.size < this.threads) this.spawn();
+    while (this.live.size < this.threads) if (!this.spawn()) break;
     // Each document to the ready thread holding the fewest: an idle thread before a busy one.
     while (this.queue.length > 0) {
       let best: Thread | undefined;
@@ -173,18 +188,38 @@ class ThreadPool implements ParsePool {
     }
   }
 
-  private spawn(): void {
-    const worker = new Worker(parseThreadFile(), {
-      execArgv: threadExecArgv(),
-      workerData: this.workerData,
-      resourceLimits: { maxOldGenerationSizeMb: this.maxOldGenerationSizeMb, maxYoungGenerationSizeMb: this.maxYoungGenerationSizeMb },
-    });
-    const thread: Thread = { worker, ready: false, tasks: [] };
+  /**
+   * Start a thread. False when none could be created (the bundle could not be built or written):
+   * then, as for a thread that dies before it is ready, the waiting parses fail retryably when no
+   * thread is left, and the next parse tries again.
+   */
+  private spawn(): boolean {
+    let thread: Thread;
+    try {
+      const bundle = writeParseThread();
+      try {
+        const worker = new Worker(bundle.file, {
+          execArgv: threadExecArgv(),
+          workerData: this.workerData,
+          resourceLimits: { maxOldGenerationSizeMb: this.maxOldGenerationSizeMb, maxYoungGenerationSizeMb: this.maxYoungGenerationSizeMb },
+        });
+        thread = { worker, ready: false, tasks: [], removeBundle: bundle.remove };
+      } catch (error) {
+        bundle.remove();
+        throw error;
+      }
+    } catch (error) {
+      const cause = error as Error;
+      if (this.live.size === 0) for (const task of this.queue.splice(0)) task.reject(new ParsePoolError(`no parse thread could start: ${cause.message}`, { cause }));
+      return false;
+    }
     this.live.add(thread);
+    const { worker } = thread;
     worker.on('message', (message: ThreadMessage) => this.receive(thread, message));
     worker.on('messageerror', (error) => this.retire(thread, error));
     worker.on('error', (error) => this.retire(thread, error));
     worker.on('exit', (code) => this.retire(thread, new Error(`exited with code ${code}`)));
+    return true;
   }
 
   private send(thread: Thread, task: Task): void {
@@ -217,6 +252,8 @@ class ThreadPool implements ParsePool {
   private receive(thread: Thread, message: ThreadMessage): void {
     if ('ready' in message) {
       thread.ready = true;
+      // Loaded: its copy of the bundle is no longer needed (a replacement gets a copy of its own).
+      thread.removeBundle();
     } else {
       // Replies come in the order sent (the thread answers one after the other); a reply matching
       // nothing races the timeout of its parse, from a thread already retired.
@@ -240,6 +277,7 @@ class ThreadPool implements ParsePool {
   private retire(thread: Thread, cause: Error): void {
     if (!this.live.delete(thread)) return;
     clearTimeout(thread.timer);
+    thread.removeBundle();
     void thread.worker.terminate();
     if (!thread.ready) {
       if (this.live.size > 0) return;

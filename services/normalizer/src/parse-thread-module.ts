@@ -11,11 +11,12 @@
  * Ways measured to cost more, each against this one: building in this process (esbuild's
  * synchronous API keeps a worker thread: +80 MB), loading the bundle as a `data:` module (+75 MB a
  * thread), evaluating it as a string (+60 MB at the benchmark's peak). So esbuild runs in a child
- * process and the bundle is a file, in a directory of this process's own (mode 0700), removed when
- * the process exits; what a killed process left behind is removed by the next one to start.
+ * process, and each thread starts from a file written for it alone into a new directory (mode
+ * 0700) of the temporary directory, which the pool removes as soon as the thread has loaded it:
+ * nothing stays behind, whoever owns the temporary directory and however the process ends after.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,47 +32,39 @@ const { outputFiles } = require(esbuild).buildSync({
 process.stdout.write(outputFiles[0].contents);
 `;
 
-const PREFIX = 'nst-parse-thread-';
+let code: Buffer | undefined;
 
-let bundle: { code: Buffer; file?: string } | undefined;
+/** A copy of the bundled parse thread, for one `new Worker(file)`. */
+export interface ParseThreadFile {
+  file: string;
+  /** Remove the copy (once the thread has loaded it, or failed to). Never throws. */
+  remove(): void;
+}
 
 /**
- * The path of the bundled parse thread, for `new Worker(path)`. Built on the first call (about half
- * a second); written again, in a new directory, should something have removed it since.
+ * Write the bundled parse thread for one thread to start from. The bundle is built on the first
+ * call (about half a second); a build or write that fails throws, and the next call tries again.
  */
-export function parseThreadFile(): string {
-  if (!bundle) {
+export function writeParseThread(): ParseThreadFile {
+  if (!code) {
     const esbuild = createRequire(import.meta.url).resolve('esbuild');
     const entry = fileURLToPath(new URL('./parse-worker-thread.ts', import.meta.url));
-    bundle = { code: execFileSync(process.execPath, ['-e', BUILD, esbuild, entry], { maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] }) };
-    removeLeftovers();
+    code = execFileSync(process.execPath, ['-e', BUILD, esbuild, entry], { maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
   }
-  if (bundle.file === undefined || !existsSync(bundle.file)) {
-    // A new directory every time (never one found at a known name, which someone else could own).
-    const dir = mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, 'parse-thread.cjs'), bundle.code);
-    bundle.file = join(dir, 'parse-thread.cjs');
-  }
-  return bundle.file;
-}
-
-/** The directories of processes that are gone (killed before they could remove their own). */
-function removeLeftovers(): void {
-  for (const name of readdirSync(tmpdir())) {
-    const pid = Number(new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1] ?? Number.NaN);
-    if (Number.isNaN(pid) || pid === process.pid || isAlive(pid)) continue;
-    // Another user's directory is theirs to remove: this one can't, and moves on.
-    rmSync(join(tmpdir(), name), { recursive: true, force: true, maxRetries: 0 });
-  }
-}
-
-function isAlive(pid: number): boolean {
+  const dir = mkdtempSync(join(tmpdir(), 'nst-parse-thread-'));
+  const remove = () => {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Already gone, or not ours to remove any more: nothing to do about it here.
+    }
+  };
   try {
-    process.kill(pid, 0);
-    return true;
+    const file = join(dir, 'parse-thread.cjs');
+    writeFileSync(file, code);
+    return { file, remove };
   } catch (error) {
-    // EPERM: alive, and someone else's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    remove();
+    throw error;
   }
 }
