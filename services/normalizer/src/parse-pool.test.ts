@@ -21,7 +21,7 @@ import { parseDocument } from './parsers/index';
 import type { ParseInput } from './records';
 import { loadTestCatalog, readCase } from './testing';
 
-/** Starting a thread loads the parsers through tsx: seconds on a busy two-core machine. */
+/** Starting the first thread builds the bundle (esbuild, in a child process): seconds on a busy two-core machine. */
 const SLOW = 60_000;
 
 const page: ParseInput = { bytes: readCase('stats-table-gbk-jinshan.html'), format: 'stats-table', district: 'jinshan', contentType: 'text/html' };
@@ -191,7 +191,7 @@ describe('close', () => {
       setTimeout(() => void busy.close(), 200);
       console.log(await inFlight.catch((error) => error.message));
     })();`;
-    // `-e` without --input-type: threads inherit the process's flags, and --input-type stops them.
+    // `-e` runs the script as CommonJS; its `import()` of TypeScript goes through tsx.
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', script], {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       timeout: 45_000,
