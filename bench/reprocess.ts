@@ -10,12 +10,13 @@ import { cpuDelta, note, report, ROOT, round, sampleCpu, waitForDrain } from './
 import type { PipelineRun } from './pipeline';
 
 /**
- * `ceiling`: the parse measure taken just before and just after (called once the queues drained):
+ * `measureCeiling`: the parse measure, taken just before and just after (once the queues drained):
  * documents/s over the fixture corpus (the issue's ceiling) and over the benchmark's own article,
  * the documents reprocessed here. The ratios are to the mean of the two.
  */
 export async function measureReprocess(run: PipelineRun, options: { timeoutMs: number; redisUrl: string; full?: boolean;
-  ceiling: () => Promise<ReadonlyArray<{ documentsPerSecond: number; syntheticPerSecond: number }>>; }): Promise<void> {
+  measureCeiling: () => Promise<{ documentsPerSecond: number; syntheticPerSecond: number }>; }): Promise<void> {
+  const ceilingBefore = await options.measureCeiling();
   const { rows } = await run.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM raw.document WHERE role = 'document'");
   const documents = rows[0]!.n;
   const cpuBefore = sampleCpu(run.services);
@@ -36,7 +37,7 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
   const cpuSeconds = cpuDelta(cpuBefore, sampleCpu(run.services));
   note(`reprocess: ${output.trim().split('\n').at(-1)} (enqueued in ${round((enqueuedAt - started) / 1000, 2)} s)`);
   const documentsPerSecond = round(documents / seconds);
-  const ceilings = await options.ceiling();
+  const ceilings = [ceilingBefore, await options.measureCeiling()];
   const mean = (pick: (c: (typeof ceilings)[number]) => number) => ceilings.reduce((sum, c) => sum + pick(c), 0) / ceilings.length;
   const parseCeiling = mean((c) => c.documentsPerSecond);
   const articleCeiling = mean((c) => c.syntheticPerSecond);

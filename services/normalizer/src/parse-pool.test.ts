@@ -18,7 +18,7 @@ import { inputFromArchive, type ArchivedInput } from './archived-input';
 import type { IndicatorCatalog } from './indicators';
 import { createParsePool, ParsePoolError, type ParsePool, type ParsePoolOptions } from './parse-pool';
 import { parseDocument } from './parsers/index';
-import type { ParseInput } from './records';
+import type { ParseInput, ParseResult } from './records';
 import { loadTestCatalog, readCase } from './testing';
 
 /** Starting the first thread builds the bundle (esbuild, in a child process): seconds on a busy two-core machine. */
@@ -125,25 +125,22 @@ describe('a parse that misbehaves', () => {
   });
   afterAll(() => pool.close());
 
-  it('fails as unreadable_document past the timeout; the document queued behind it is parsed by the replacement thread', async () => {
-    await pool.parse(page); // the thread is up: the timeout counts parsing, not starting
-    const slow = pool.parse({ ...page, url: 'test:sleep/60000' });
-    const queued = pool.parse(page);
-    await expect(slow).rejects.toBeInstanceOf(NonRetryableError);
-    await expect(slow).rejects.toMatchObject({ code: 'unreadable_document', message: 'parsing took longer than 1000 ms' });
+  /** The misbehaving parse fails alone, as unreadable_document: the one queued behind it, and the next, parse as inline. */
+  async function expectFailsAlone(misbehaving: Promise<ParseResult>, queued: Promise<ParseResult>, message: string): Promise<void> {
+    await expect(misbehaving).rejects.toBeInstanceOf(NonRetryableError);
+    await expect(misbehaving).rejects.toMatchObject({ code: 'unreadable_document', message });
     const expected = await parseDocument(page, catalog);
     expect(await queued).toStrictEqual(expected);
     expect(await pool.parse(page)).toStrictEqual(expected);
+  }
+
+  it('fails as unreadable_document past the timeout; the document queued behind it is parsed by the replacement thread', async () => {
+    await pool.parse(page); // the thread is up: the timeout counts parsing, not starting
+    await expectFailsAlone(pool.parse({ ...page, url: 'test:sleep/60000' }), pool.parse(page), 'parsing took longer than 1000 ms');
   }, SLOW);
 
   it('fails as unreadable_document when the parse exhausts the heap; the pool carries on', async () => {
-    const greedy = pool.parse({ ...page, url: 'test:exhaust-memory' });
-    const queued = pool.parse(page);
-    await expect(greedy).rejects.toBeInstanceOf(NonRetryableError);
-    await expect(greedy).rejects.toMatchObject({ code: 'unreadable_document', message: 'parsing ran out of memory (a parse thread has 64 MB of heap)' });
-    const expected = await parseDocument(page, catalog);
-    expect(await queued).toStrictEqual(expected);
-    expect(await pool.parse(page)).toStrictEqual(expected);
+    await expectFailsAlone(pool.parse({ ...page, url: 'test:exhaust-memory' }), pool.parse(page), 'parsing ran out of memory (a parse thread has 64 MB of heap)');
   }, SLOW);
 });
 
