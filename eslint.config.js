@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', 'dist/**', 'coverage/**', 'seeds/fixtures/**', 'bench-out/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', 'seeds/fixtures/**', 'bench-out/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

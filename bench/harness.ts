@@ -13,6 +13,7 @@ import { migrate } from '@nst/shared/migrate';
 import { createRedis, waitForRedis } from '@nst/shared/redis';
 import { applySeeds, loadSeeds, type Source } from '@nst/shared/seeds';
 import type { Redis } from 'ioredis';
+import { bundleArgs } from '../scripts/build';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** Profiles and logs of a run land here (ignored by git and eslint). */
@@ -212,21 +213,19 @@ function tuning(): Record<string, string> {
   return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => /^(?:FETCH|NORMALIZE|AGGREGATE)_/.test(entry[0]) && entry[1] !== undefined));
 }
 
-/** Node flags of a stage, as the Dockerfile runs it. */
-const NODE_FLAGS: Partial<Record<Stage, string[]>> = { normalizer: ['--max-semi-space-size=4'] };
-
 /**
- * Start `services/<stage>/src/main.ts` as its own process, with the services' default
+ * Start the stage's bundle (`services/<stage>/dist/main.mjs`, built by `pnpm build` when the
+ * bench starts) as its own process, as the Dockerfile runs it, with the services' default
  * concurrency, and resolve once it logged "<stage> started".
  */
 export async function startStage(stage: Stage, env: Record<string, string>, config: BenchConfig): Promise<ServiceProcess> {
-  const args = [...(NODE_FLAGS[stage] ?? []), '--import', 'tsx'];
+  const args: string[] = [];
   if (config.profile) {
-    // One folder per stage: Node writes a profile per thread (the main one, tsx's loader thread).
+    // One folder per stage: Node writes a profile per thread (the main one, the normalizer's parse thread).
     mkdirSync(`${OUT_DIR}/profiles/${stage}`, { recursive: true });
     args.push('--cpu-prof', `--cpu-prof-dir=${OUT_DIR}/profiles/${stage}`);
   }
-  const child = spawn(process.execPath, [...args, `services/${stage}/src/main.ts`], {
+  const child = spawn(process.execPath, [...args, ...bundleArgs(`services/${stage}/src/main.ts`)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', LOG_LEVEL: 'info', PORT: '0', ...tuning(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { cpuDelta, note, report, ROOT, round, sampleCpu, waitForDrain } from './harness';
 import type { PipelineRun } from './pipeline';
+import { bundleArgs } from '../scripts/build';
 
 /**
  * `measureCeiling`: the parse measure, taken just before and just after (once the queues drained):
@@ -21,7 +22,7 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
   const documents = rows[0]!.n;
   const cpuBefore = sampleCpu(run.services);
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', 'reprocess', ...(options.full ? ['--full'] : [])], {
+  const child = spawn(process.execPath, [...bundleArgs('packages/cli/src/main.ts'), 'reprocess', ...(options.full ? ['--full'] : [])], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATABASE_URL: run.db.url, REDIS_URL: options.redisUrl, NST_QUEUE_PREFIX: run.redis.prefix },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,10 +1,13 @@
 /**
  * Vitest global setup for integration tests: use DATABASE_URL / REDIS_URL when set (CI, dev
  * machines), else start PostgreSQL 16 and Redis 7 with testcontainers (needs a Docker engine).
+ * Builds the bundles first: the tests that run services as processes run what production runs.
  */
 import type { TestProject } from 'vitest/node';
+import { buildBundles } from '../scripts/build';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  await buildBundles();
   const stops: Array<() => Promise<unknown>> = [];
   let databaseUrl = process.env.DATABASE_URL;
   let redisUrl = process.env.REDIS_URL;

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Pool } from '@nst/shared/db';
+import { bundleArgs } from '../scripts/build';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -21,8 +22,12 @@ export interface ServiceProcess {
   stderr(): string;
 }
 
+/**
+ * Run a service's bundle (`bundleArgs`: what the Dockerfile runs), built from these sources by the
+ * integration projects' global setup; `entry` names its source, `services/<stage>/src/main.ts`.
+ */
 export function startService(entry: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child = spawn(process.execPath, bundleArgs(entry), {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,6 +14,10 @@
  * process, and each thread starts from a file written for it alone into a new directory (mode
  * 0700) of the temporary directory, which the pool removes as soon as the thread has loaded it:
  * nothing stays behind, whoever owns the temporary directory and however the process ends after.
+ *
+ * A normalizer run from its bundle (`pnpm build`, as the Dockerfile runs it) does none of this:
+ * the build wrote the thread's bundle beside the service's, from the same sources, and every thread
+ * starts from that file.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,15 +26,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Run by `node -e` in the child: argv[1] esbuild's entry, argv[2] the thread's source; the bundle goes to stdout. */
+/** The thread's source: what the bundle is built from. */
+export const PARSE_THREAD_SOURCE = fileURLToPath(new URL('./parse-worker-thread.ts', import.meta.url));
+
+/** esbuild's options for the thread's bundle, here and in `pnpm build` (scripts/build.ts). */
+export const PARSE_THREAD_BUILD = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', legalComments: 'none', logLevel: 'error' } as const;
+
+/** Run by `node -e` in the child: argv[1] esbuild's entry, argv[2] the thread's source, argv[3] the options; the bundle goes to stdout. */
 const BUILD = `
-const [, esbuild, entry] = process.argv;
-const { outputFiles } = require(esbuild).buildSync({
-  entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', target: 'node20',
-  write: false, legalComments: 'none', logLevel: 'error',
-});
+const [, esbuild, entry, options] = process.argv;
+const { outputFiles } = require(esbuild).buildSync({ ...JSON.parse(options), entryPoints: [entry], write: false });
 process.stdout.write(outputFiles[0].contents);
 `;
+
+/** Defined (true) by `pnpm build` in the service's bundle; undeclared when the sources run through tsx. */
+declare const NST_BUNDLED: true | undefined;
+
+/** The thread's bundle that `pnpm build` wrote beside the service's (this file is in `src/`, the bundles in `dist/`). */
+const PREBUILT = fileURLToPath(new URL('../dist/parse-thread.cjs', import.meta.url));
 
 let code: Buffer | undefined;
 
@@ -44,12 +57,14 @@ export interface ParseThreadFile {
 /**
  * Write the bundled parse thread for one thread to start from. The bundle is built on the first
  * call (about half a second); a build or write that fails throws, and the next call tries again.
+ * Run from the service's bundle: the thread's bundle of that build, nothing written.
  */
 export function writeParseThread(): ParseThreadFile {
+  if (typeof NST_BUNDLED !== 'undefined') return { file: PREBUILT, remove: () => {} };
   if (!code) {
     const esbuild = createRequire(import.meta.url).resolve('esbuild');
-    const entry = fileURLToPath(new URL('./parse-worker-thread.ts', import.meta.url));
-    code = execFileSync(process.execPath, ['-e', BUILD, esbuild, entry], { maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+    code = execFileSync(process.execPath, ['-e', BUILD, esbuild, PARSE_THREAD_SOURCE, JSON.stringify(PARSE_THREAD_BUILD)],
+      { maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
   }
   const dir = mkdtempSync(join(tmpdir(), 'nst-parse-thread-'));
   const remove = () => {

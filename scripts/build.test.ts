@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { bundleArgs, PACKAGES, ROOT } from './build';
+
+const relative = (args: readonly string[]) => args.map((arg) => arg.replace(ROOT, ''));
+
+describe('what production runs is what pnpm build builds', () => {
+  it('each Dockerfile target runs a bundle with the flags the bench and the tests run it with', () => {
+    const commands = [...readFileSync(`${ROOT}Dockerfile`, 'utf8').matchAll(/^FROM base AS (\S+)\n(?:.*\n)*?CMD (\[.*\])$/gm)]
+      .map(([, target, command]) => ({ target, args: JSON.parse(command!) as string[] }));
+    expect(commands.map((c) => c.target)).toEqual(['migrate', 'fetcher', 'normalizer', 'aggregator', 'api', 'publisher']);
+    const sources: Record<string, string> = {
+      migrate: 'packages/cli/src/main.ts',
+      fetcher: 'services/fetcher/src/main.ts',
+      normalizer: 'services/normalizer/src/main.ts',
+      aggregator: 'services/aggregator/src/main.ts',
+      api: 'services/api/src/main.ts',
+      publisher: 'services/fetcher/src/publisher/main.ts',
+    };
+    for (const { target, args } of commands) {
+      const expected = ['node', ...relative(bundleArgs(sources[target!]!)), ...(target === 'migrate' ? ['migrate'] : [])];
+      expect(args, target).toEqual(expected);
+    }
+  });
+
+  it("each service's start script runs its bundle with the same flags", () => {
+    for (const { dir, entries } of PACKAGES) {
+      if (!dir.startsWith('services/')) continue;
+      const { scripts } = JSON.parse(readFileSync(`${ROOT}${dir}/package.json`, 'utf8')) as { scripts: Record<string, string> };
+      const args = relative(bundleArgs(`${dir}/${entries.main}`)).map((arg) => arg.replace(`${dir}/`, ''));
+      expect(scripts.start, dir).toBe(['node', ...args].join(' '));
+    }
+  });
+});
