@@ -73,13 +73,14 @@ export async function parseInline(input: ParseInput | ArchivedInput, catalog: In
 }
 
 /**
- * One thread when the machine has a second core (the main thread keeps the first), else inline.
- * A second thread makes a reprocess without a parser change (mostly parsing) about a quarter
- * faster on two cores, but costs 50–80 MB at the benchmark's peak, past the 300 MB budget there:
- * set NORMALIZE_PARSE_THREADS=2 for a backfill on a machine with the memory.
+ * Two threads when the machine has a second core, else inline. A reprocess without a parser
+ * change is parsing, and the main thread waits on it: on two cores a second thread makes it
+ * 20–40 % faster (pnpm bench), for about 50 MB more at the pipeline's peak (260–274 MB with the
+ * service run from its bundle, under the 300 MB budget). More threads would add memory, not
+ * speed, on the two cores this is sized for; NORMALIZE_PARSE_THREADS sets another count.
  */
 export function defaultParseThreads(): number {
-  return availableParallelism() > 1 ? 1 : 0;
+  return availableParallelism() > 1 ? 2 : 0;
 }
 
 export function createParsePool(options: ParsePoolOptions): ParsePool {
