@@ -13,7 +13,7 @@ import { migrate } from '@nst/shared/migrate';
 import { createRedis, waitForRedis } from '@nst/shared/redis';
 import { applySeeds, loadSeeds, type Source } from '@nst/shared/seeds';
 import type { Redis } from 'ioredis';
-import { bundleArgs } from '../scripts/build';
+import { bundleArgs } from '../scripts/bundles';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** Profiles and logs of a run land here (ignored by git and eslint). */

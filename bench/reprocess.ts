@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { cpuDelta, note, report, ROOT, round, sampleCpu, waitForDrain } from './harness';
 import type { PipelineRun } from './pipeline';
-import { bundleArgs } from '../scripts/build';
+import { bundleArgs } from '../scripts/bundles';
 
 /**
  * `measureCeiling`: the parse measure, taken just before and just after (once the queues drained):

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bundleArgs, PACKAGES, ROOT } from './build';
+import { bundleArgs, PACKAGES, ROOT } from './bundles';
 
 const relative = (args: readonly string[]) => args.map((arg) => arg.replace(ROOT, ''));
 
@@ -21,6 +21,17 @@ describe('what production runs is what pnpm build builds', () => {
       const expected = ['node', ...relative(bundleArgs(sources[target!]!)), ...(target === 'migrate' ? ['migrate'] : [])];
       expect(args, target).toEqual(expected);
     }
+  });
+
+  it('the image builds the bundles from the sources it copied, before it runs anything', () => {
+    const dockerfile = readFileSync(`${ROOT}Dockerfile`, 'utf8');
+    const at = (pattern: RegExp) => dockerfile.search(pattern);
+    expect(at(/^COPY \. \.$/m)).toBeGreaterThan(0);
+    expect(at(/^RUN pnpm build$/m)).toBeGreaterThan(at(/^COPY \. \.$/m));
+    expect(at(/^USER node$/m)).toBeGreaterThan(at(/^RUN pnpm build$/m));
+    expect(at(/^FROM base AS /m)).toBeGreaterThan(at(/^USER node$/m));
+    // Nothing but the CMDs above decides what a target runs.
+    expect(dockerfile).not.toMatch(/^(?:ENTRYPOINT|ENV NODE_OPTIONS)/m);
   });
 
   it("each service's start script runs its bundle with the same flags", () => {

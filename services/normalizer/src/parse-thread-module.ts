@@ -6,7 +6,8 @@
  * inherited `--import tsx`, or registered by hand) starts a loader thread of its own, which compiles
  * every module again. A parse thread then held about 75 MB at rest; on the bundle, started without
  * loaders (parse-pool.ts, threadExecArgv), about 25, and it starts without compiling anything.
- * The bundle is built from the source this process runs: never older than the parsers.
+ * The bundle is built from the source this process runs: never older than the parsers (run from
+ * its bundle, the service uses the thread's bundle of the same build; see below).
  *
  * Ways measured to cost more, each against this one: building in this process (esbuild's
  * synchronous API keeps a worker thread: +80 MB), loading the bundle as a `data:` module (+75 MB a

@@ -1,4 +1,4 @@
-/** The offline publisher as a process: `node --import tsx services/fetcher/src/publisher/main.ts`. */
+/** The offline publisher as a process: `node services/fetcher/dist/publisher.mjs` after `pnpm build` (the Dockerfile's `publisher`). */
 import { ConfigError } from '@nst/shared/errors';
 import { readPublisherEnv } from './env';
 import { startPublisher } from './server';
