@@ -6,16 +6,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { createPool, type Pool } from '@nst/shared/db';
 import { closeQueues, createQueues, QUEUE_NAMES, type Queues } from '@nst/shared/jobs';
 import { migrate } from '@nst/shared/migrate';
 import { createRedis, waitForRedis } from '@nst/shared/redis';
 import { applySeeds, loadSeeds, type Source } from '@nst/shared/seeds';
 import type { Redis } from 'ioredis';
-import { bundleArgs } from '../scripts/bundles';
+import { bundleArgs, ROOT } from '../scripts/bundles';
 
-export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+export { ROOT };
 /** Profiles and logs of a run land here (ignored by git and eslint). */
 export const OUT_DIR = `${ROOT}bench-out`;
 

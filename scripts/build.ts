@@ -20,10 +20,10 @@
  */
 import { readFile, rename, rm } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
-import { relative, sep } from 'node:path';
+import { basename, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, stop, type Plugin } from 'esbuild';
-import { PARSE_THREAD_BUILD, PARSE_THREAD_SOURCE } from '../services/normalizer/src/parse-thread-module';
+import { PARSE_THREAD_BUILD, PARSE_THREAD_PREBUILT, PARSE_THREAD_SOURCE } from '../services/normalizer/src/parse-thread-module';
 import { PACKAGES, ROOT } from './bundles';
 
 /** `./x`, `../x`: a relative import specifier from `fromDir` to `file`, with forward slashes. */
@@ -100,7 +100,7 @@ export async function buildBundles(): Promise<string[]> {
         // The parse thread: everything in one CommonJS file, node_modules included (it is what the
         // normalizer otherwise builds when its first thread starts).
         if (dir === 'services/normalizer') {
-          await build({ ...PARSE_THREAD_BUILD, entryPoints: [PARSE_THREAD_SOURCE], outfile: `${staging}/parse-thread.cjs` });
+          await build({ ...PARSE_THREAD_BUILD, entryPoints: [PARSE_THREAD_SOURCE], outfile: `${staging}/${basename(PARSE_THREAD_PREBUILT)}` });
         }
         const old = `${outdir}.old-${process.pid}`;
         await rename(outdir, old).catch((error: NodeJS.ErrnoException) => {

@@ -5,11 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { Pool } from '@nst/shared/db';
-import { bundleArgs } from '../scripts/bundles';
+import { bundleArgs, ROOT } from '../scripts/bundles';
 
-export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+export { ROOT };
 
 export interface ServiceProcess {
   child: ChildProcess;

@@ -49,8 +49,8 @@ process.stdout.write(outputFiles[0].contents);
 /** Defined (true) by `pnpm build` in the service's bundle; undeclared when the sources run through tsx. */
 declare const NST_BUNDLED: true | undefined;
 
-/** The thread's bundle that `pnpm build` wrote beside the service's (this file is in `src/`, the bundles in `dist/`). */
-const PREBUILT = fileURLToPath(new URL('../dist/parse-thread.cjs', import.meta.url));
+/** The thread's bundle that `pnpm build` writes beside the service's (this file is in `src/`, the bundles in `dist/`). */
+export const PARSE_THREAD_PREBUILT = fileURLToPath(new URL('../dist/parse-thread.cjs', import.meta.url));
 
 let code: Buffer | undefined;
 
@@ -67,7 +67,7 @@ export interface ParseThreadFile {
  * Run from the service's bundle: the thread's bundle of that build, nothing written.
  */
 export function writeParseThread(): ParseThreadFile {
-  if (typeof NST_BUNDLED !== 'undefined') return { file: PREBUILT, remove: () => {} };
+  if (typeof NST_BUNDLED !== 'undefined') return { file: PARSE_THREAD_PREBUILT, remove: () => {} };
   if (!code) {
     const esbuild = createRequire(import.meta.url).resolve('esbuild');
     code = execFileSync(process.execPath, ['-e', BUILD, esbuild, PARSE_THREAD_SOURCE, JSON.stringify(PARSE_THREAD_BUILD)],
