@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { commonEnvShape, intVar, loadEnv } from '@nst/shared/env';
+import { AGGREGATE_DEBOUNCE_MS } from './jobs/normalize-document';
 import { defaultParseThreads } from './parse-pool';
 
 export const NormalizerEnv = z.object({
@@ -12,10 +13,16 @@ export const NormalizerEnv = z.object({
    */
   NORMALIZE_CONCURRENCY: intVar(16, 1, 64),
   /**
-   * Threads that parse documents beside the main thread (0: the main thread parses). Default 1 on a
+   * Threads that parse documents beside the main thread (0: the main thread parses). Default 2 on a
    * machine with more than one core.
    */
   NORMALIZE_PARSE_THREADS: intVar(defaultParseThreads(), 0, 16),
+  /**
+   * How long an aggregate job waits for more changes of its (district, indicator) before it runs:
+   * the most a figure waits to reach the snapshots, and what bounds how often a backfill
+   * recomputes each target. Default 3000.
+   */
+  NORMALIZE_AGGREGATE_DELAY_MS: intVar(AGGREGATE_DEBOUNCE_MS, 0, 600_000),
   /** Seconds to let in-flight jobs finish on SIGTERM before closing anyway. */
   SHUTDOWN_GRACE_SECONDS: intVar(25, 0, 600),
 });

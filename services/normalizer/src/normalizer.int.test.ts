@@ -158,6 +158,25 @@ describe('normalizer', () => {
       expect(current.rows).toEqual([{ value: '1811.20' }]);
     });
 
+    it('hands each changed (district, indicator) over as one aggregate job that waits the configured delay, joined by later changes of the key', async () => {
+      // Queues of its own: the jobs of the tests above are still waiting under the shared prefix.
+      const own = createQueues({ connection, prefix: `${redis.prefix}-delay` });
+      try {
+        const delayed = { ...deps, queues: own, aggregateDelayMs: 7_000 };
+        // Not a first run: every (district, indicator) of the catalog is handed over.
+        const first = await normalizeDocument(original, delayed);
+        const jobs = await own.aggregate.getDelayed();
+        expect(jobs).toHaveLength(first.aggregateJobs);
+        expect(new Set(jobs.map((job) => job.opts.delay))).toEqual(new Set([7_000]));
+        // Within the delay, the same keys again join the jobs that wait.
+        expect((await normalizeDocument(original, delayed)).aggregateJobs).toBe(first.aggregateJobs);
+        expect(await own.aggregate.getDelayedCount()).toBe(first.aggregateJobs);
+      } finally {
+        await own.aggregate.obliterate({ force: true });
+        await closeQueues(own);
+      }
+    });
+
     it('replaying both documents, in any order, changes nothing', async () => {
       const before = await tableFingerprint();
       await normalizeDocument(revised, deps);

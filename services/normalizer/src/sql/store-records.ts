@@ -42,14 +42,11 @@ const splitKey = (key: string) => {
   return { district, indicator, measure, accumulation, period };
 };
 
+/** A publication of a key, as its vintages are derived (what a vintage copies from it stays in PostgreSQL). */
 interface PublicationRow extends Publication {
   key: string;
-  raw_value: string;
-  unit: string;
-  unit_mult: number;
-  basis: string;
-  locator: string;
-  parser_version: string;
+  /** {@link CONTENT_DIGEST} of the publication. */
+  digest: string;
 }
 
 /** A publication of this document as stored (compared with a new reading before writing it). */
@@ -79,17 +76,33 @@ function samePublication(row: PublishedRow | undefined, r: ObservationRecord, ct
 }
 
 /**
- * A row of the combined read: a publication ('p') or a stored vintage ('o') of a key, or a
- * document's flags ('f', its id in `id`).
+ * What a vintage copies from its publication, as one md5 (the record's text quotes each field, so
+ * the concatenation is unambiguous): a stored vintage equal to the derived one in validity and in
+ * this digest is left alone. Decimals compare as printed, as in {@link samePublication}.
  */
-interface StateRow extends Omit<PublishedRow, 'published_at'> {
+const CONTENT_DIGEST = (alias: string) =>
+  `md5(row(${['value', 'raw_value', 'status', 'basis', 'unit', 'unit_mult', 'locator', 'parser_version', 'url'].map((c) => `${alias}.${c}`).join(', ')})::text)`;
+
+/**
+ * A row of the combined read: a publication ('p') or a stored vintage ('o') of a key, or a
+ * document's flags ('f', its id in `id`). Times are epoch milliseconds (the pipeline's documents
+ * carry JavaScript dates: no finer instant is ever stored).
+ */
+interface StateRow {
   kind: 'p' | 'o' | 'f';
   id: number;
+  /** Place of the key in the keys read, from 1. */
+  key_index: number;
+  value: string;
+  /** A publication's status and URL (its order among publications of the same instant). */
+  status: string | null;
+  url: string | null;
   /** published_at of a publication, valid_from of a vintage. */
-  t1: Date;
+  t1: number;
   /** valid_to of a vintage. */
-  t2: Date | null;
+  t2: number | null;
   document_id: number;
+  digest: string;
   has_mentions: boolean | null;
   has_rejects: boolean | null;
 }
@@ -100,20 +113,14 @@ interface ExistingRows {
   rejects: boolean | null;
 }
 
+/** A stored vintage of a key, as compared with the derived ones. */
 interface ObservationRow {
   id: number;
-  key: string;
   value: string;
-  valid_from: Date;
-  valid_to: Date | null;
-  document_id: number;
-  raw_value: string;
-  status: string;
-  basis: string;
-  unit: string;
-  unit_mult: number;
-  locator: string;
-  parser_version: string;
+  validFrom: number;
+  validTo: number | null;
+  documentId: number;
+  digest: string;
 }
 
 /** Multi-row INSERT helper: `($1, $2, …), (…)` for `rows` of equal length. */
@@ -133,7 +140,7 @@ function keyArrays(keys: readonly string[]): string[][] {
   return columns;
 }
 
-const KEY_JOIN = `JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS k(district, indicator, measure, accumulation, period)
+const KEY_JOIN = `JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS k(district, indicator, measure, accumulation, period, i)
   USING (district, indicator, measure, accumulation, period)`;
 
 /** Transaction-level advisory locks on the texts of `$1`, taken in their order. */
@@ -228,20 +235,22 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
 
   // Publications and vintages of the keys, and whether each document already has mentions or
   // rejects ('f' rows), in one round trip: one row layout for every kind (t1/t2: published_at, or
-  // valid_from and valid_to). Read under the document and key locks, so a concurrent store of the
-  // same document or keys has committed or not begun. Not prepared (no `name`): a generic plan for a join with an array
-  // parameter knows nothing of its length and scans the whole table; a custom plan uses the key index.
+  // valid_from and valid_to). Only what deriving and comparing vintages needs leaves PostgreSQL: a
+  // key as its place in `keys`, times as epoch milliseconds, the rest of a row as its digest; a
+  // vintage written is copied from its publication there. Read under the document and key locks,
+  // so a concurrent store of the same document or keys has committed or not begun. Not prepared (no
+  // `name`): a generic plan for a join with an array parameter knows nothing of its length and
+  // scans the whole table; a custom plan uses the key index.
   const { rows: stateRows } = await client.query<StateRow>({
-    text: `SELECT 'p' AS kind, p.id, concat_ws('|', p.district, p.indicator, p.measure, p.accumulation, p.period) AS key, p.value::text AS value, p.raw_value,
-            p.unit, p.unit_mult, p.status, p.basis, p.published_at AS t1, NULL::timestamptz AS t2, p.document_id, p.url, p.locator, p.parser_version,
-            NULL::boolean AS has_mentions, NULL::boolean AS has_rejects
+    text: `SELECT 'p' AS kind, p.id, k.i AS key_index, p.value::text AS value, p.status, p.url, (extract(epoch FROM p.published_at) * 1000)::float8 AS t1,
+            NULL::float8 AS t2, p.document_id, ${CONTENT_DIGEST('p')} AS digest, NULL::boolean AS has_mentions, NULL::boolean AS has_rejects
      FROM core.publication p ${KEY_JOIN}
      UNION ALL
-     SELECT 'o', o.id, concat_ws('|', o.district, o.indicator, o.measure, o.accumulation, o.period), o.value::text, o.raw_value,
-            o.unit, o.unit_mult, o.status, o.basis, o.valid_from, o.valid_to, o.document_id, o.url, o.locator, o.parser_version, NULL, NULL
+     SELECT 'o', o.id, k.i, o.value::text, NULL, NULL, (extract(epoch FROM o.valid_from) * 1000)::float8, (extract(epoch FROM o.valid_to) * 1000)::float8,
+            o.document_id, ${CONTENT_DIGEST('o')}, NULL, NULL
      FROM core.observation o ${KEY_JOIN}
      UNION ALL
-     SELECT 'f', d.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, d.id, NULL, NULL, NULL,
+     SELECT 'f', d.id, NULL, NULL, NULL, NULL, NULL, NULL, d.id, NULL,
             EXISTS (SELECT 1 FROM core.target_mention WHERE document_id = d.id), EXISTS (SELECT 1 FROM core.reject WHERE document_id = d.id)
      FROM unnest($6::bigint[]) AS d(id)`,
     values: [...keyArrays(keys), documentIds],
@@ -251,21 +260,22 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   for (const r of stateRows) {
     if (r.kind === 'f') {
       existingRows[indexOf.get(r.id)!] = { mentions: r.has_mentions, rejects: r.has_rejects };
-    } else if (r.kind === 'p') {
-      const list = pubsByKey.get(r.key) ?? [];
-      list.push({ id: r.id, key: r.key, value: r.value, raw_value: r.raw_value, unit: r.unit, unit_mult: r.unit_mult, status: r.status, basis: r.basis,
-        publishedAt: r.t1, documentId: r.document_id, url: r.url, locator: r.locator, parser_version: r.parser_version });
-      pubsByKey.set(r.key, list);
+      continue;
+    }
+    const key = keys[r.key_index - 1]!;
+    if (r.kind === 'p') {
+      const list = pubsByKey.get(key) ?? [];
+      list.push({ id: r.id, key, value: r.value, status: r.status!, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url!, digest: r.digest });
+      pubsByKey.set(key, list);
     } else {
-      const list = rowsByKey.get(r.key) ?? [];
-      list.push({ id: r.id, key: r.key, value: r.value, valid_from: r.t1, valid_to: r.t2, document_id: r.document_id, raw_value: r.raw_value,
-        status: r.status, basis: r.basis, unit: r.unit, unit_mult: r.unit_mult, locator: r.locator, parser_version: r.parser_version });
-      rowsByKey.set(r.key, list);
+      const list = rowsByKey.get(key) ?? [];
+      list.push({ id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id, digest: r.digest });
+      rowsByKey.set(key, list);
     }
   }
 
   const deletes: number[] = [];
-  const updates: Array<{ id: number; row: ObservationRow; vintage: DerivedVintage<PublicationRow> }> = [];
+  const updates: Array<{ id: number; vintage: DerivedVintage<PublicationRow> }> = [];
   const inserts: Array<DerivedVintage<PublicationRow>> = [];
   for (const key of keys) {
     const updatesBefore = updates.length;
@@ -273,7 +283,7 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
     const counts = outcomes[touching[0]!]!.counts;
     const current = rowsByKey.get(key) ?? [];
     const wanted = deriveVintages(pubsByKey.get(key) ?? []);
-    const byIdentity = new Map(current.map((row) => [`${row.valid_from.getTime()}|${row.document_id}`, row]));
+    const byIdentity = new Map(current.map((row) => [`${row.validFrom}|${row.documentId}`, row]));
     let added = 0;
     for (const vintage of wanted) {
       const identity = `${vintage.validFrom.getTime()}|${vintage.publication.documentId}`;
@@ -285,12 +295,9 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
       }
       byIdentity.delete(identity);
       const p = vintage.publication;
-      const same = (row.valid_to?.getTime() ?? null) === (vintage.validTo?.getTime() ?? null) && row.value === p.value && row.raw_value === p.raw_value &&
-        row.status === p.status && row.basis === p.basis && row.unit === p.unit && row.unit_mult === p.unit_mult && row.locator === p.locator &&
-        row.parser_version === p.parser_version;
-      if (same) counts.unchanged += 1;
+      if (row.validTo === (vintage.validTo?.getTime() ?? null) && row.digest === p.digest) counts.unchanged += 1;
       else {
-        updates.push({ id: row.id, row, vintage });
+        updates.push({ id: row.id, vintage });
         if (row.value !== p.value) counts.revised += 1;
       }
     }
@@ -312,39 +319,33 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   const openings = updates.filter((u) => u.vintage.validTo === null);
   for (const group of [closings, openings]) {
     if (group.length === 0) continue;
-    const column = <T>(pick: (u: (typeof group)[number]) => T) => group.map(pick);
-    // Not prepared either: a join with an array parameter (see the reads above).
-    await client.query({
-      text: `UPDATE core.observation o SET valid_to = v.valid_to, value = v.value, raw_value = v.raw_value, status = v.status, basis = v.basis, unit = v.unit,
-                unit_mult = v.unit_mult, locator = v.locator, parser_version = v.parser_version, url = v.url, recorded_at = now()
-         FROM unnest($1::bigint[], $2::timestamptz[], $3::numeric[], $4::text[], $5::text[], $6::text[], $7::text[], $8::smallint[], $9::text[], $10::text[], $11::text[])
-              AS v(id, valid_to, value, raw_value, status, basis, unit, unit_mult, locator, parser_version, url)
-         WHERE o.id = v.id`,
-      values: [column((u) => u.id), column((u) => u.vintage.validTo), column((u) => u.vintage.publication.value), column((u) => u.vintage.publication.raw_value),
-        column((u) => u.vintage.publication.status), column((u) => u.vintage.publication.basis), column((u) => u.vintage.publication.unit),
-        column((u) => u.vintage.publication.unit_mult), column((u) => u.vintage.publication.locator), column((u) => u.vintage.publication.parser_version),
-        column((u) => u.vintage.publication.url)],
-    });
+    // What a vintage says is copied from its publication, written earlier in this transaction. Not
+    // prepared either: joins with array parameters (see the reads above).
+    await client.query(
+      `UPDATE core.observation o SET valid_to = v.valid_to, value = p.value, raw_value = p.raw_value, status = p.status, basis = p.basis, unit = p.unit,
+              unit_mult = p.unit_mult, locator = p.locator, parser_version = p.parser_version, url = p.url, recorded_at = now()
+       FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) AS v(id, publication_id, valid_to) JOIN core.publication p ON p.id = v.publication_id
+       WHERE o.id = v.id`,
+      [group.map((u) => u.id), group.map((u) => u.vintage.publication.id), group.map((u) => u.vintage.validTo)],
+    );
   }
   if (inserts.length > 0) {
-    const rows = inserts.map((vintage) => {
-      const p = vintage.publication;
-      const k = splitKey(p.key);
-      const range = periodRange(k.period, k.accumulation as 'period' | 'ytd');
-      return { k, range, p, vintage };
+    const ranges = inserts.map((vintage) => {
+      const { period, accumulation } = splitKey(vintage.publication.key);
+      return periodRange(period, accumulation as 'period' | 'ytd');
     });
-    const column = <T>(pick: (r: (typeof rows)[number]) => T) => rows.map(pick);
-    await client.query({
-      name: 'nst-insert-observations',
-      text: `INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end, value, raw_value, unit, unit_mult,
+    // In the order of `inserts` (keys in order): the ids follow it whatever plan the join gets.
+    await client.query(
+      `INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end, value, raw_value, unit, unit_mult,
                                      status, basis, document_id, url, locator, parser_version, valid_from, valid_to)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::date[], $8::numeric[], $9::text[], $10::text[],
-                            $11::smallint[], $12::text[], $13::text[], $14::bigint[], $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::timestamptz[])`,
-      values: [column((r) => r.k.district), column((r) => r.k.indicator), column((r) => r.k.measure), column((r) => r.k.accumulation), column((r) => r.k.period),
-        column((r) => r.range.start), column((r) => r.range.end), column((r) => r.p.value), column((r) => r.p.raw_value), column((r) => r.p.unit),
-        column((r) => r.p.unit_mult), column((r) => r.p.status), column((r) => r.p.basis), column((r) => r.p.documentId), column((r) => r.p.url),
-        column((r) => r.p.locator), column((r) => r.p.parser_version), column((r) => r.vintage.validFrom), column((r) => r.vintage.validTo)],
-    });
+       SELECT p.district, p.indicator, p.measure, p.accumulation, p.period, v.period_start, v.period_end, p.value, p.raw_value, p.unit, p.unit_mult,
+              p.status, p.basis, p.document_id, p.url, p.locator, p.parser_version, p.published_at, v.valid_to
+       FROM unnest($1::bigint[], $2::timestamptz[], $3::date[], $4::date[]) WITH ORDINALITY AS v(publication_id, valid_to, period_start, period_end, i)
+            JOIN core.publication p ON p.id = v.publication_id
+       ORDER BY v.i`,
+      [inserts.map((vintage) => vintage.publication.id), inserts.map((vintage) => vintage.validTo), ranges.map((range) => range.start),
+        ranges.map((range) => range.end)],
+    );
   }
 }
 
