@@ -83,6 +83,9 @@ function samePublication(row: PublishedRow | undefined, r: ObservationRecord, ct
 const CONTENT_DIGEST = (alias: string) =>
   `md5(row(${['value', 'raw_value', 'status', 'basis', 'unit', 'unit_mult', 'locator', 'parser_version', 'url'].map((c) => `${alias}.${c}`).join(', ')})::text)`;
 
+/** A timestamp as whole epoch milliseconds, the precision of the JavaScript dates it is compared with. */
+const EPOCH_MS = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
+
 /**
  * A row of the combined read: a publication ('p') or a stored vintage ('o') of a key, or a
  * document's flags ('f', its id in `id`). Times are epoch milliseconds (the pipeline's documents
@@ -242,11 +245,11 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   // `name`): a generic plan for a join with an array parameter knows nothing of its length and
   // scans the whole table; a custom plan uses the key index.
   const { rows: stateRows } = await client.query<StateRow>({
-    text: `SELECT 'p' AS kind, p.id, k.i AS key_index, p.value::text AS value, p.status, p.url, (extract(epoch FROM p.published_at) * 1000)::float8 AS t1,
+    text: `SELECT 'p' AS kind, p.id, k.i AS key_index, p.value::text AS value, p.status, p.url, ${EPOCH_MS('p.published_at')} AS t1,
             NULL::float8 AS t2, p.document_id, ${CONTENT_DIGEST('p')} AS digest, NULL::boolean AS has_mentions, NULL::boolean AS has_rejects
      FROM core.publication p ${KEY_JOIN}
      UNION ALL
-     SELECT 'o', o.id, k.i, o.value::text, NULL, NULL, (extract(epoch FROM o.valid_from) * 1000)::float8, (extract(epoch FROM o.valid_to) * 1000)::float8,
+     SELECT 'o', o.id, k.i, o.value::text, NULL, NULL, ${EPOCH_MS('o.valid_from')}, ${EPOCH_MS('o.valid_to')},
             o.document_id, ${CONTENT_DIGEST('o')}, NULL, NULL
      FROM core.observation o ${KEY_JOIN}
      UNION ALL
