@@ -268,6 +268,29 @@ describe('storeDocuments', () => {
     expect((await rowVersions(batch.pool)).filter((row) => row.startsWith('observation '))).toEqual(versions.filter((row) => row.startsWith('observation ')));
   });
 
+  it('j: the same figures read by another parser version give their vintages the new provenance, and open none', async () => {
+    await reset(batch.pool);
+    await storeBatch(await readBatch(stored));
+    const [original] = idsOf('batch', ['original']);
+    const before = await vintagesByKey(batch.pool);
+    const item = await readingOf(batch.pool, catalog, original!);
+    // As after a parser fix that changed where a figure is said to be, and nothing else.
+    const relabelled: StoreItem = {
+      records: { ...item.records, observations: item.records.observations.map((o) => ({ ...o, locator: `${o.locator} (relabelled)` })) },
+      ctx: { ...item.ctx, parserVersion: 'test-relabelled' },
+    };
+    const [outcome] = await storeBatch([relabelled]);
+    expect(outcome!.counts).toMatchObject({ inserted: 0, revised: 0, removed: 0 });
+    const { rows } = await batch.pool.query<{ locator: string; parser_version: string }>(
+      'SELECT locator, parser_version FROM core.observation WHERE document_id = $1', [original]);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row).toMatchObject({ locator: expect.stringMatching(/ \(relabelled\)$/), parser_version: 'test-relabelled' });
+    // The same vintages, values and validity as before.
+    const after = await vintagesByKey(batch.pool);
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [key, vintages] of before) expect(after.get(key)!.replaceAll(' (relabelled)', '')).toBe(vintages);
+  });
+
   it('c: each outcome names exactly the keys of its document whose vintages changed, and the counts add up as stored one by one', async () => {
     await reset(one.pool);
     await reset(batch.pool);

@@ -45,8 +45,6 @@ const splitKey = (key: string) => {
 /** A publication of a key, as its vintages are derived (what a vintage copies from it stays in PostgreSQL). */
 interface PublicationRow extends Publication {
   key: string;
-  /** {@link CONTENT_DIGEST} of the publication. */
-  digest: string;
 }
 
 /** A publication of this document as stored (compared with a new reading before writing it). */
@@ -75,13 +73,17 @@ function samePublication(row: PublishedRow | undefined, r: ObservationRecord, ct
     row.locator === r.locator && row.parser_version === ctx.parserVersion;
 }
 
+/** What a vintage copies from its publication (and compares with it) besides the value. */
+const COPIED_COLUMNS = ['raw_value', 'status', 'basis', 'unit', 'unit_mult', 'locator', 'parser_version', 'url'];
+
 /**
- * What a vintage copies from its publication, as one md5 (the record's text quotes each field, so
- * the concatenation is unambiguous): a stored vintage equal to the derived one in validity and in
- * this digest is left alone. Decimals compare as printed, as in {@link samePublication}.
+ * Whether the vintage `o` says what its publication (its document's of the same key) says: a
+ * lookup on the publication's unique key. Decimals compare as printed, as in {@link samePublication}.
+ * False when the publication is gone (its vintage is then not derived any more, and goes).
  */
-const CONTENT_DIGEST = (alias: string) =>
-  `md5(row(${['value', 'raw_value', 'status', 'basis', 'unit', 'unit_mult', 'locator', 'parser_version', 'url'].map((c) => `${alias}.${c}`).join(', ')})::text)`;
+const AS_PUBLISHED = `EXISTS (SELECT 1 FROM core.publication p
+  WHERE (p.document_id, p.district, p.indicator, p.measure, p.accumulation, p.period) = (o.document_id, o.district, o.indicator, o.measure, o.accumulation, o.period)
+    AND p.value::text = o.value::text AND (${COPIED_COLUMNS.map((c) => `p.${c}`).join(', ')}) = (${COPIED_COLUMNS.map((c) => `o.${c}`).join(', ')}))`;
 
 /** A timestamp as whole epoch milliseconds, the precision of the JavaScript dates it is compared with. */
 const EPOCH_MS = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
@@ -105,7 +107,8 @@ interface StateRow {
   /** valid_to of a vintage. */
   t2: number | null;
   document_id: number;
-  digest: string;
+  /** A vintage's {@link AS_PUBLISHED}. */
+  as_published: boolean | null;
   has_mentions: boolean | null;
   has_rejects: boolean | null;
 }
@@ -123,7 +126,8 @@ interface ObservationRow {
   validFrom: number;
   validTo: number | null;
   documentId: number;
-  digest: string;
+  /** Its fields equal its publication's (then only its validity can differ from the derived vintage's). */
+  asPublished: boolean;
 }
 
 /** Multi-row INSERT helper: `($1, $2, …), (…)` for `rows` of equal length. */
@@ -239,18 +243,18 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   // Publications and vintages of the keys, and whether each document already has mentions or
   // rejects ('f' rows), in one round trip: one row layout for every kind (t1/t2: published_at, or
   // valid_from and valid_to). Only what deriving and comparing vintages needs leaves PostgreSQL: a
-  // key as its place in `keys`, times as epoch milliseconds, the rest of a row as its digest; a
-  // vintage written is copied from its publication there. Read under the document and key locks,
-  // so a concurrent store of the same document or keys has committed or not begun. Not prepared (no
+  // key as its place in `keys`, times as epoch milliseconds, and whether a vintage still says what
+  // its publication says (compared there); a vintage written is copied from its publication there
+  // too. Read under the document and key locks, so a concurrent store of the same document or keys has committed or not begun. Not prepared (no
   // `name`): a generic plan for a join with an array parameter knows nothing of its length and
   // scans the whole table; a custom plan uses the key index.
   const { rows: stateRows } = await client.query<StateRow>({
     text: `SELECT 'p' AS kind, p.id, k.i AS key_index, p.value::text AS value, p.status, p.url, ${EPOCH_MS('p.published_at')} AS t1,
-            NULL::float8 AS t2, p.document_id, ${CONTENT_DIGEST('p')} AS digest, NULL::boolean AS has_mentions, NULL::boolean AS has_rejects
+            NULL::float8 AS t2, p.document_id, NULL::boolean AS as_published, NULL::boolean AS has_mentions, NULL::boolean AS has_rejects
      FROM core.publication p ${KEY_JOIN}
      UNION ALL
      SELECT 'o', o.id, k.i, o.value::text, NULL, NULL, ${EPOCH_MS('o.valid_from')}, ${EPOCH_MS('o.valid_to')},
-            o.document_id, ${CONTENT_DIGEST('o')}, NULL, NULL
+            o.document_id, ${AS_PUBLISHED}, NULL, NULL
      FROM core.observation o ${KEY_JOIN}
      UNION ALL
      SELECT 'f', d.id, NULL, NULL, NULL, NULL, NULL, NULL, d.id, NULL,
@@ -268,11 +272,11 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
     const key = keys[r.key_index - 1]!;
     if (r.kind === 'p') {
       const list = pubsByKey.get(key) ?? [];
-      list.push({ id: r.id, key, value: r.value, status: r.status!, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url!, digest: r.digest });
+      list.push({ id: r.id, key, value: r.value, status: r.status!, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url! });
       pubsByKey.set(key, list);
     } else {
       const list = rowsByKey.get(key) ?? [];
-      list.push({ id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id, digest: r.digest });
+      list.push({ id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id, asPublished: r.as_published === true });
       rowsByKey.set(key, list);
     }
   }
@@ -298,7 +302,8 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
       }
       byIdentity.delete(identity);
       const p = vintage.publication;
-      if (row.validTo === (vintage.validTo?.getTime() ?? null) && row.digest === p.digest) counts.unchanged += 1;
+      // The row's identity is its publication's (document, and the key): asPublished compared the two.
+      if (row.validTo === (vintage.validTo?.getTime() ?? null) && row.asPublished) counts.unchanged += 1;
       else {
         updates.push({ id: row.id, vintage });
         if (row.value !== p.value) counts.revised += 1;
