@@ -160,6 +160,39 @@ export interface StoreItem {
 }
 
 /**
+ * Write publications read from documents: `insert` for documents that have none stored, `upsert`
+ * for the others (a stored publication of the same document and key is updated where it differs).
+ * Parallel arrays through unnest: one statement text whatever the row count, so PostgreSQL plans it
+ * once per connection (a VALUES list of n rows is a new statement for every n).
+ */
+async function writePublications(client: PoolClient, rows: ReadonlyArray<{ r: ObservationRecord; ctx: StoreContext }>, mode: 'insert' | 'upsert'): Promise<void> {
+  if (rows.length === 0) return;
+  const column = <T>(pick: (c: (typeof rows)[number]) => T) => rows.map(pick);
+  await client.query({
+    name: `nst-${mode}-publications`,
+    text: `INSERT INTO core.publication (district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis,
+                                   published_at, document_id, url, locator, parser_version)
+     SELECT district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, published_at, document_id, url, locator,
+            parser_version
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::text[], $8::text[], $9::smallint[], $10::text[],
+                 $11::text[], $12::timestamptz[], $13::bigint[], $14::text[], $15::text[], $16::text[])
+          AS r(district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, published_at, document_id, url,
+               parser_version, locator)${mode === 'insert' ? '' : `
+     ON CONFLICT (document_id, district, indicator, measure, accumulation, period) DO UPDATE SET
+       value = EXCLUDED.value, raw_value = EXCLUDED.raw_value, unit = EXCLUDED.unit, unit_mult = EXCLUDED.unit_mult, status = EXCLUDED.status,
+       basis = EXCLUDED.basis, published_at = EXCLUDED.published_at, url = EXCLUDED.url, locator = EXCLUDED.locator, parser_version = EXCLUDED.parser_version
+     WHERE (core.publication.value, core.publication.raw_value, core.publication.unit, core.publication.unit_mult, core.publication.status,
+            core.publication.basis, core.publication.published_at, core.publication.url, core.publication.locator, core.publication.parser_version)
+       IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.raw_value, EXCLUDED.unit, EXCLUDED.unit_mult, EXCLUDED.status, EXCLUDED.basis,
+            EXCLUDED.published_at, EXCLUDED.url, EXCLUDED.locator, EXCLUDED.parser_version)`}`,
+    values: [column((c) => c.r.district), column((c) => c.r.indicator), column((c) => c.r.measure), column((c) => c.r.accumulation), column((c) => c.r.period),
+      column((c) => c.r.value), column((c) => c.r.rawValue), column((c) => c.r.unit), column((c) => c.r.unitMult), column((c) => c.r.status),
+      column((c) => c.r.basis), column((c) => c.ctx.validFrom), column((c) => c.ctx.documentId), column((c) => c.ctx.url), column((c) => c.ctx.parserVersion),
+      column((c) => c.r.locator)],
+  });
+}
+
+/**
  * Record the documents' publications, then re-derive the vintages of every key they touch (now or
  * before) from all publications of that key, and make core.observation equal to them, touching
  * only rows that differ. One statement of each kind for the whole batch.
@@ -211,34 +244,11 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
       [gone.map((g) => g.documentId), ...keyArrays(gone.map((g) => g.key))]);
   }
   const changed = items.flatMap((item, i) =>
-    [...uniques[i]!.entries()].filter(([key, r]) => !samePublication(published[i]!.get(key), r, item.ctx)).map(([, r]) => ({ r, ctx: item.ctx })));
-  if (changed.length > 0) {
-    const column = <T>(pick: (c: (typeof changed)[number]) => T) => changed.map(pick);
-    // Parallel arrays through unnest: one statement text whatever the row count, so PostgreSQL
-    // plans it once per connection (a VALUES list of n rows is a new statement for every n).
-    await client.query({
-      name: 'nst-upsert-publications',
-      text: `INSERT INTO core.publication (district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis,
-                                     published_at, document_id, url, locator, parser_version)
-       SELECT district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, published_at, document_id, url, locator,
-              parser_version
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::text[], $8::text[], $9::smallint[], $10::text[],
-                   $11::text[], $12::timestamptz[], $13::bigint[], $14::text[], $15::text[], $16::text[])
-            AS r(district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, published_at, document_id, url,
-                 parser_version, locator)
-       ON CONFLICT (document_id, district, indicator, measure, accumulation, period) DO UPDATE SET
-         value = EXCLUDED.value, raw_value = EXCLUDED.raw_value, unit = EXCLUDED.unit, unit_mult = EXCLUDED.unit_mult, status = EXCLUDED.status,
-         basis = EXCLUDED.basis, published_at = EXCLUDED.published_at, url = EXCLUDED.url, locator = EXCLUDED.locator, parser_version = EXCLUDED.parser_version
-       WHERE (core.publication.value, core.publication.raw_value, core.publication.unit, core.publication.unit_mult, core.publication.status,
-              core.publication.basis, core.publication.published_at, core.publication.url, core.publication.locator, core.publication.parser_version)
-         IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.raw_value, EXCLUDED.unit, EXCLUDED.unit_mult, EXCLUDED.status, EXCLUDED.basis,
-              EXCLUDED.published_at, EXCLUDED.url, EXCLUDED.locator, EXCLUDED.parser_version)`,
-      values: [column((c) => c.r.district), column((c) => c.r.indicator), column((c) => c.r.measure), column((c) => c.r.accumulation), column((c) => c.r.period),
-        column((c) => c.r.value), column((c) => c.r.rawValue), column((c) => c.r.unit), column((c) => c.r.unitMult), column((c) => c.r.status),
-        column((c) => c.r.basis), column((c) => c.ctx.validFrom), column((c) => c.ctx.documentId), column((c) => c.ctx.url), column((c) => c.ctx.parserVersion),
-        column((c) => c.r.locator)],
-    });
-  }
+    [...uniques[i]!.entries()].filter(([key, r]) => !samePublication(published[i]!.get(key), r, item.ctx)).map(([, r]) => ({ r, ctx: item.ctx, i })));
+  // A document with no publication stored (the read above, under its lock, saw none) cannot meet
+  // one of its own: its rows are plainly inserted, without the upsert's conflict checks.
+  await writePublications(client, changed.filter((c) => published[c.i]!.size === 0), 'insert');
+  await writePublications(client, changed.filter((c) => published[c.i]!.size > 0), 'upsert');
 
   // Publications and vintages of the keys, and whether each document already has mentions or
   // rejects ('f' rows), in one round trip: one row layout for every kind (t1/t2: published_at, or
