@@ -20,7 +20,7 @@ export const NormalizerEnv = z.object({
   /**
    * How long an aggregate job waits for more changes of its (district, indicator) before it runs:
    * the most a figure waits to reach the snapshots, and what bounds how often a backfill
-   * recomputes each target. Default 3000.
+   * recomputes each target. Default AGGREGATE_DEBOUNCE_MS.
    */
   NORMALIZE_AGGREGATE_DELAY_MS: intVar(AGGREGATE_DEBOUNCE_MS, 0, 600_000),
   /** Seconds to let in-flight jobs finish on SIGTERM before closing anyway. */

@@ -18,7 +18,7 @@ import { parseInline, ParsePoolError, type ParsePool } from '../parse-pool';
 import { PARSER_VERSION, RejectReason, type NewsItemRecord, type ObservationRecord, type ParseResult, type RejectRecord, type TargetMentionRecord } from '../records';
 import { createBatcher, settleEach } from '../batch';
 import { loadDocuments, type ArchivedDocument } from '../sql/load-document';
-import { recordsDigest, replaceRejects, storeDocuments, type StoreCounts, type StoreItem, type StoreOutcome } from '../sql/store-records';
+import { KEY_COLUMNS, recordsDigest, replaceRejects, storeDocuments, type StoreCounts, type StoreItem, type StoreOutcome } from '../sql/store-records';
 
 /**
  * How long an aggregate job waits before it runs, by default. A backfill normalizes dozens of
@@ -170,8 +170,6 @@ interface Batching {
   /** Enqueue the aggregate jobs of these `district|indicator` keys; returns how many distinct keys. */
   handOver(keys: readonly string[]): Promise<number>;
 }
-
-const KEY_COLUMNS = ['district', 'indicator', 'measure', 'accumulation', 'period'];
 
 /** Most documents loaded, or stored, in one round trip, or one transaction. */
 const MAX_BATCH = 32;

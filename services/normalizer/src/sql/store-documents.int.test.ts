@@ -266,6 +266,17 @@ describe('storeDocuments', () => {
     expect(sum(again)).toMatchObject({ inserted: 0, revised: 0, removed: 0 });
     expect(await fingerprint(batch.pool)).toEqual(before);
     expect((await rowVersions(batch.pool)).filter((row) => row.startsWith('observation '))).toEqual(versions.filter((row) => row.startsWith('observation ')));
+
+    // Vintages derived again from those publications meet end to end: each closes when the next opens.
+    await batch.pool.query('DELETE FROM core.observation');
+    await storeBatch(await readBatch(stored));
+    const { rows: gaps } = await batch.pool.query(`
+      SELECT district, indicator, measure, accumulation, period, valid_to, next_from FROM (
+        SELECT *, lead(valid_from) OVER (PARTITION BY district, indicator, measure, accumulation, period ORDER BY valid_from) AS next_from
+        FROM core.observation) v
+      WHERE valid_to IS DISTINCT FROM next_from`);
+    expect(gaps).toEqual([]);
+    expect(Number((await batch.pool.query('SELECT count(*) FROM core.observation WHERE valid_to IS NOT NULL')).rows[0].count)).toBeGreaterThan(0);
   });
 
   it('j: the same figures read by another parser version give their vintages the new provenance, and open none', async () => {

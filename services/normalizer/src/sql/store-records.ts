@@ -75,6 +75,8 @@ function samePublication(row: PublishedRow | undefined, r: ObservationRecord, ct
 
 /** What a vintage copies from its publication (and compares with it) besides the value. */
 const COPIED_COLUMNS = ['raw_value', 'status', 'basis', 'unit', 'unit_mult', 'locator', 'parser_version', 'url'];
+/** Every column a vintage copies from its publication `p`: its fields (the key and the document are its identity). */
+const COPIED = ['value', ...COPIED_COLUMNS];
 
 /**
  * Whether the vintage `o` says what its publication (its document's of the same key) says: a
@@ -85,13 +87,17 @@ const AS_PUBLISHED = `EXISTS (SELECT 1 FROM core.publication p
   WHERE (p.document_id, p.district, p.indicator, p.measure, p.accumulation, p.period) = (o.document_id, o.district, o.indicator, o.measure, o.accumulation, o.period)
     AND p.value::text = o.value::text AND (${COPIED_COLUMNS.map((c) => `p.${c}`).join(', ')}) = (${COPIED_COLUMNS.map((c) => `o.${c}`).join(', ')}))`;
 
-/** A timestamp as whole epoch milliseconds, the precision of the JavaScript dates it is compared with. */
+/**
+ * A timestamp as whole epoch milliseconds, the precision of the JavaScript dates it is compared
+ * with (floored, as `postgres-date` truncates, and as a vintage's `valid_from` is stored).
+ */
 const EPOCH_MS = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
 
 /**
  * A row of the combined read: a publication ('p') or a stored vintage ('o') of a key, or a
- * document's flags ('f', its id in `id`). Times are epoch milliseconds (the pipeline's documents
- * carry JavaScript dates: no finer instant is ever stored).
+ * document's flags ('f', its id in `id`). Times are floored epoch milliseconds ({@link EPOCH_MS}):
+ * an instant finer than a millisecond, which a store never writes but a bulk load may, compares as
+ * the millisecond it falls in.
  */
 interface StateRow {
   kind: 'p' | 'o' | 'f';
@@ -150,6 +156,9 @@ function keyArrays(keys: readonly string[]): string[][] {
 const KEY_JOIN = `JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS k(district, indicator, measure, accumulation, period, i)
   USING (district, indicator, measure, accumulation, period)`;
 
+/** The columns of a figure's key, in key order. */
+export const KEY_COLUMNS = ['district', 'indicator', 'measure', 'accumulation', 'period'];
+
 /** Transaction-level advisory locks on the texts of `$1`, taken in their order. */
 const LOCK_IN_ORDER = 'SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtextextended(k, 7270) AS h FROM unnest($1::text[]) AS k ORDER BY k) locks';
 
@@ -195,7 +204,8 @@ async function writePublications(client: PoolClient, rows: ReadonlyArray<{ r: Ob
 /**
  * Record the documents' publications, then re-derive the vintages of every key they touch (now or
  * before) from all publications of that key, and make core.observation equal to them, touching
- * only rows that differ. One statement of each kind for the whole batch.
+ * only rows that differ. One statement of each kind for the whole batch (publications: one for the
+ * documents new to the table, one for the others).
  */
 async function storeObservations(client: PoolClient, items: readonly StoreItem[], outcomes: MutableOutcome[], existingRows: ExistingRows[],
   publishedKeys: Array<Set<string>>): Promise<void> {
@@ -245,8 +255,9 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   }
   const changed = items.flatMap((item, i) =>
     [...uniques[i]!.entries()].filter(([key, r]) => !samePublication(published[i]!.get(key), r, item.ctx)).map(([, r]) => ({ r, ctx: item.ctx, i })));
-  // A document with no publication stored (the read above, under its lock, saw none) cannot meet
-  // one of its own: its rows are plainly inserted, without the upsert's conflict checks.
+  // A document with no publication stored (the read above, under its lock, saw none: READ COMMITTED
+  // reads what committed before the statement, after the lock was granted) cannot meet one of its
+  // own: its rows are plainly inserted, without the upsert's conflict checks.
   await writePublications(client, changed.filter((c) => published[c.i]!.size === 0), 'insert');
   await writePublications(client, changed.filter((c) => published[c.i]!.size > 0), 'upsert');
 
@@ -255,9 +266,9 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   // valid_from and valid_to). Only what deriving and comparing vintages needs leaves PostgreSQL: a
   // key as its place in `keys`, times as epoch milliseconds, and whether a vintage still says what
   // its publication says (compared there); a vintage written is copied from its publication there
-  // too. Read under the document and key locks, so a concurrent store of the same document or keys has committed or not begun. Not prepared (no
-  // `name`): a generic plan for a join with an array parameter knows nothing of its length and
-  // scans the whole table; a custom plan uses the key index.
+  // too. Read under the document and key locks, so a concurrent store of the same document or keys
+  // has committed or not begun. Not prepared (no `name`): a generic plan for a join with an array
+  // parameter knows nothing of its length and scans the whole table; a custom plan uses the key index.
   const { rows: stateRows } = await client.query<StateRow>({
     text: `SELECT 'p' AS kind, p.id, k.i AS key_index, p.value::text AS value, p.status, p.url, ${EPOCH_MS('p.published_at')} AS t1,
             NULL::float8 AS t2, p.document_id, NULL::boolean AS as_published, NULL::boolean AS has_mentions, NULL::boolean AS has_rejects
@@ -339,13 +350,14 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
     if (group.length === 0) continue;
     // What a vintage says is copied from its publication, written earlier in this transaction. Not
     // prepared either: joins with array parameters (see the reads above).
-    await client.query(
-      `UPDATE core.observation o SET valid_to = v.valid_to, value = p.value, raw_value = p.raw_value, status = p.status, basis = p.basis, unit = p.unit,
-              unit_mult = p.unit_mult, locator = p.locator, parser_version = p.parser_version, url = p.url, recorded_at = now()
+    const { rowCount } = await client.query(
+      `UPDATE core.observation o SET valid_to = v.valid_to, ${COPIED.map((c) => `${c} = p.${c}`).join(', ')}, recorded_at = now()
        FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) AS v(id, publication_id, valid_to) JOIN core.publication p ON p.id = v.publication_id
        WHERE o.id = v.id`,
       [group.map((u) => u.id), group.map((u) => u.vintage.publication.id), group.map((u) => u.vintage.validTo)],
     );
+    // A join drops a row silently: under the locks every row is there, and the counts say so.
+    if (rowCount !== group.length) throw new Error(`storeDocuments: ${group.length} vintages to update, ${rowCount ?? 0} updated`);
   }
   if (inserts.length > 0) {
     const ranges = inserts.map((vintage) => {
@@ -353,17 +365,18 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
       return periodRange(period, accumulation as 'period' | 'ytd');
     });
     // In the order of `inserts` (keys in order): the ids follow it whatever plan the join gets.
-    await client.query(
-      `INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end, value, raw_value, unit, unit_mult,
-                                     status, basis, document_id, url, locator, parser_version, valid_from, valid_to)
-       SELECT p.district, p.indicator, p.measure, p.accumulation, p.period, v.period_start, v.period_end, p.value, p.raw_value, p.unit, p.unit_mult,
-              p.status, p.basis, p.document_id, p.url, p.locator, p.parser_version, p.published_at, v.valid_to
+    // valid_from is the publication time to the millisecond, as every valid_to written is (EPOCH_MS).
+    const { rowCount } = await client.query(
+      `INSERT INTO core.observation (${KEY_COLUMNS.join(', ')}, period_start, period_end, ${COPIED.join(', ')}, document_id, valid_from, valid_to)
+       SELECT ${KEY_COLUMNS.map((c) => `p.${c}`).join(', ')}, v.period_start, v.period_end, ${COPIED.map((c) => `p.${c}`).join(', ')}, p.document_id,
+              date_trunc('milliseconds', p.published_at), v.valid_to
        FROM unnest($1::bigint[], $2::timestamptz[], $3::date[], $4::date[]) WITH ORDINALITY AS v(publication_id, valid_to, period_start, period_end, i)
             JOIN core.publication p ON p.id = v.publication_id
        ORDER BY v.i`,
       [inserts.map((vintage) => vintage.publication.id), inserts.map((vintage) => vintage.validTo), ranges.map((range) => range.start),
         ranges.map((range) => range.end)],
     );
+    if (rowCount !== inserts.length) throw new Error(`storeDocuments: ${inserts.length} vintages to insert, ${rowCount ?? 0} inserted`);
   }
 }
 
@@ -415,8 +428,8 @@ export async function storeRecords(client: PoolClient, records: DocumentRecords,
 }
 
 /**
- * Store several documents' records in the caller's transaction, with as many statements as one
- * document takes: the result is the same as storing them one after another (vintages depend only
+ * Store several documents' records in the caller's transaction, with about as many statements as
+ * one document takes: the result is the same as storing them one after another (vintages depend only
  * on the set of publications), and the round trips are shared. The documents must be distinct.
  */
 export async function storeDocuments(client: PoolClient, batch: readonly StoreItem[]): Promise<StoreOutcome[]> {
