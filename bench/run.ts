@@ -7,12 +7,14 @@
  *   pnpm bench --n 50 --observations 10000       # other sizes
  *   pnpm bench --only pipeline --n 200 --profile # services started with --cpu-prof (bench-out/profiles/<stage>/)
  *   pnpm bench --only pipeline --n 50 --keep     # keep the database to look into it (its URL is printed)
+ *   pnpm bench --compare HEAD~3 --pairs 3 --only pipeline --n 200   # that commit and this checkout, alternately
  *
  * Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL; the same defaults as the services). Every
  * run works in a database and a Redis prefix of its own, dropped at the end.
  */
 import { parseArgs } from 'node:util';
 import { measureAggregate } from './aggregate';
+import { compareWith } from './compare';
 import { buildBundles } from '../scripts/build';
 import { note, round, runPendingCleanups, type BenchConfig } from './harness';
 import { measureParse } from './parse';
@@ -35,8 +37,17 @@ async function main(): Promise<void> {
       'timeout-seconds': { type: 'string', default: '300' },
       profile: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      compare: { type: 'string' },
+      pairs: { type: 'string', default: '3' },
     },
   });
+  if (values.compare) {
+    // Each side runs `pnpm bench` with the other arguments given here.
+    const args = process.argv.slice(2);
+    const benchArgs = args.filter((arg, i) => !/^--(?:compare|pairs)(?:=|$)/.test(arg) && !/^--(?:compare|pairs)$/.test(args[i - 1] ?? ''));
+    await compareWith({ rev: values.compare, pairs: Number(values.pairs), benchArgs });
+    return;
+  }
   const only = new Set(list(values.only!) as Measure[]);
   for (const measure of only) if (!MEASURES.includes(measure)) throw new Error(`unknown measure "${measure}" (one of ${MEASURES.join(', ')})`);
   const config: BenchConfig = {
