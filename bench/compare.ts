@@ -90,7 +90,7 @@ export async function compareWith(options: CompareOptions): Promise<void> {
           before: b,
           now: n,
           // now ÷ before, pair by pair: > 1 is better for rates, worse for times (…Ms, …MsPerPage).
-          ratios: b.map((value, i) => (value === null || !value || n[i] === null || n[i] === undefined ? null : round(n[i]! / value, 3))),
+          ratios: b.map((value, i) => (value && n[i] ? round(n[i]! / value, 3) : null)),
         });
       }
     }

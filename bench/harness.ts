@@ -224,10 +224,8 @@ export async function startStage(stage: Stage, env: Record<string, string>, conf
     mkdirSync(`${OUT_DIR}/profiles/${stage}`, { recursive: true });
     args.push('--cpu-prof', `--cpu-prof-dir=${OUT_DIR}/profiles/${stage}`);
   }
-  // Node flags to measure before making them a default (`BENCH_NODE_ARGS='--single-threaded-gc' pnpm bench …`),
-  // after the service's own (the last of a V8 flag wins) and before the bundle.
-  const bundle = bundleArgs(`services/${stage}/src/main.ts`);
-  args.push(...bundle.slice(0, -1), ...(process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean), ...bundle.slice(-1));
+  // Node flags to measure before making them a default (`BENCH_NODE_ARGS='--single-threaded-gc' pnpm bench …`).
+  args.push(...bundleArgs(`services/${stage}/src/main.ts`, (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)));
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', LOG_LEVEL: 'info', PORT: '0', ...tuning(), ...env },

@@ -42,10 +42,10 @@ async function main(): Promise<void> {
     },
   });
   if (values.compare) {
-    // Each side runs `pnpm bench` with the other arguments given here.
-    const args = process.argv.slice(2);
-    const benchArgs = args.filter((arg, i) => !/^--(?:compare|pairs)(?:=|$)/.test(arg) && !/^--(?:compare|pairs)$/.test(args[i - 1] ?? ''));
-    await compareWith({ rev: values.compare, pairs: Number(values.pairs), benchArgs });
+    // Each side runs `pnpm bench` with the measures, sizes and switches given here.
+    const { compare, pairs, ...passed } = values;
+    const benchArgs = Object.entries(passed).flatMap(([name, value]) => (typeof value === 'string' ? [`--${name}`, value] : value ? [`--${name}`] : []));
+    await compareWith({ rev: compare, pairs: Number(pairs), benchArgs });
     return;
   }
   const only = new Set(list(values.only!) as Measure[]);

@@ -24,11 +24,14 @@ const NODE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   'services/normalizer/src/main.ts': ['--max-semi-space-size=4'],
 };
 
-/** `node` arguments that run the bundle of a source entry (`services/normalizer/src/main.ts`) as production does: its flags, then the bundle. */
-export function bundleArgs(entry: string): string[] {
+/**
+ * `node` arguments that run the bundle of a source entry (`services/normalizer/src/main.ts`) as
+ * production does: its flags, then `extraFlags` (the last of a V8 flag wins), then the bundle.
+ */
+export function bundleArgs(entry: string, extraFlags: readonly string[] = []): string[] {
   for (const { dir, entries } of PACKAGES) {
     for (const [name, source] of Object.entries(entries)) {
-      if (`${dir}/${source}` === entry) return [...(NODE_FLAGS[entry] ?? []), `${ROOT}${dir}/dist/${name}.mjs`];
+      if (`${dir}/${source}` === entry) return [...(NODE_FLAGS[entry] ?? []), ...extraFlags, `${ROOT}${dir}/dist/${name}.mjs`];
     }
   }
   throw new Error(`no bundle is built for ${entry}`);
