@@ -99,17 +99,7 @@ async function loadSeries(db: BenchDatabase, options: { toYear: number; fromYear
        LIMIT $5`,
       [options.toYear, options.fromYear, options.vintages, Math.ceil(options.rows / options.vintages), options.rows],
     );
-    // Every vintage is a publication too, where the normalizer keeps them (core.publication).
-    const { rows } = await client.query<{ exists: boolean }>("SELECT to_regclass('core.publication') IS NOT NULL AS exists");
-    if (rows[0]?.exists) {
-      await client.query(
-        `INSERT INTO core.publication (district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis,
-                                       published_at, document_id, url, locator, parser_version)
-         SELECT district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, valid_from, document_id, url, locator, parser_version
-         FROM core.observation o WHERE o.parser_version = 'bench' AND NOT EXISTS (SELECT 1 FROM core.publication p WHERE p.document_id = o.document_id AND p.locator = o.locator
-           AND (p.district, p.indicator, p.measure, p.accumulation, p.period) = (o.district, o.indicator, o.measure, o.accumulation, o.period))`,
-      );
-    }
+    // Every vintage is its publication too (core.publication, the view of the vintages and the quiet publications).
     await client.query('COMMIT');
     return inserted.rowCount ?? 0;
   } catch (error) {

@@ -183,7 +183,7 @@ function batchingOf(deps: NormalizeDeps): Batching {
   // The tables a backfill fills: kept analyzed, or key lookups go astray (see createStatisticsKeeper).
   const statistics = createStatisticsKeeper(deps.pool, {
     tables: [
-      { name: 'core.publication', columns: [...KEY_COLUMNS, 'document_id', 'published_at'] },
+      { name: 'core.quiet_publication', columns: [...KEY_COLUMNS, 'document_id', 'published_at'] },
       { name: 'core.observation', columns: [...KEY_COLUMNS, 'document_id', 'valid_from', 'valid_to'] },
       { name: 'core.reject', columns: ['document_id'] },
       { name: 'core.target_mention', columns: ['document_id'] },

@@ -126,7 +126,7 @@ async function fingerprint(pool: Pool): Promise<string[]> {
 async function rowVersions(pool: Pool): Promise<string[]> {
   const { rows } = await pool.query<{ row: string }>(`
     SELECT row FROM (
-      SELECT 'publication ' || id || ' ' || xmin || ' ' || xmax AS row FROM core.publication
+      SELECT 'publication ' || id || ' ' || xmin || ' ' || xmax AS row FROM core.quiet_publication
       UNION ALL SELECT 'observation ' || id || ' ' || xmin || ' ' || xmax FROM core.observation
       UNION ALL SELECT 'reject ' || id || ' ' || xmin || ' ' || xmax FROM core.reject
       UNION ALL SELECT 'mention ' || id || ' ' || xmin || ' ' || xmax FROM core.target_mention
@@ -151,7 +151,7 @@ async function vintagesByKey(pool: Pool): Promise<Map<string, string>> {
 async function reset(pool: Pool): Promise<void> {
   await withTransaction(pool, async (client) => {
     await client.query('DELETE FROM core.observation');
-    await client.query('DELETE FROM core.publication');
+    await client.query('DELETE FROM core.quiet_publication');
     await client.query('DELETE FROM core.reject');
     await client.query('DELETE FROM core.target_mention');
     await client.query('DELETE FROM core.news_item');
@@ -258,7 +258,7 @@ describe('storeDocuments', () => {
     await reset(batch.pool);
     await storeBatch(await readBatch(stored));
     // As a bulk load or an older writer might leave them: every time 0.4 ms later.
-    await batch.pool.query("UPDATE core.publication SET published_at = published_at + interval '0.4 ms'");
+    await batch.pool.query("UPDATE core.quiet_publication SET published_at = published_at + interval '0.4 ms'");
     await batch.pool.query("UPDATE core.observation SET valid_from = valid_from + interval '0.4 ms', valid_to = valid_to + interval '0.4 ms'");
     const before = await fingerprint(batch.pool);
     const versions = await rowVersions(batch.pool);
@@ -267,16 +267,27 @@ describe('storeDocuments', () => {
     expect(await fingerprint(batch.pool)).toEqual(before);
     expect((await rowVersions(batch.pool)).filter((row) => row.startsWith('observation '))).toEqual(versions.filter((row) => row.startsWith('observation ')));
 
-    // Vintages derived again from those publications meet end to end: each closes when the next opens.
-    await batch.pool.query('DELETE FROM core.observation');
-    await storeBatch(await readBatch(stored));
+    // The news quoted the bulletin's growth rate first, so the bulletin's publication of it opens no
+    // vintage. Without the news it does: that quiet publication, its time finer than a millisecond,
+    // becomes a vintage, and the vintages still meet end to end, each closing when the next opens.
+    const { rows: [quiet] } = await batch.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM core.quiet_publication WHERE document_id = $1', [ids.batch.original]);
+    expect(quiet!.n).toBeGreaterThan(0);
+    const news = await readBatch(['newsZh', 'newsEn']);
+    await storeBatch(news.map((item) => ({ ...item, records: { ...item.records, observations: [] } })));
+    const { rows: [moved] } = await batch.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM core.quiet_publication WHERE document_id = $1', [ids.batch.original]);
+    expect(moved!.n).toBeLessThan(quiet!.n);
     const { rows: gaps } = await batch.pool.query(`
       SELECT district, indicator, measure, accumulation, period, valid_to, next_from FROM (
         SELECT *, lead(valid_from) OVER (PARTITION BY district, indicator, measure, accumulation, period ORDER BY valid_from) AS next_from
         FROM core.observation) v
-      WHERE valid_to IS DISTINCT FROM next_from`);
+      WHERE date_trunc('milliseconds', valid_to) IS DISTINCT FROM date_trunc('milliseconds', next_from)`);
     expect(gaps).toEqual([]);
-    expect(Number((await batch.pool.query('SELECT count(*) FROM core.observation WHERE valid_to IS NOT NULL')).rows[0].count)).toBeGreaterThan(0);
+    // The vintages left alone keep their times; those opened now start at the millisecond.
+    const { rows: opened } = await batch.pool.query(
+      "SELECT valid_from FROM core.observation WHERE document_id = $1 AND valid_from = date_trunc('milliseconds', valid_from)", [ids.batch.original]);
+    expect(opened).toHaveLength(quiet!.n - moved!.n);
   });
 
   it('j: the same figures read by another parser version give their vintages the new provenance, and open none', async () => {
@@ -300,6 +311,34 @@ describe('storeDocuments', () => {
     const after = await vintagesByKey(batch.pool);
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
     for (const [key, vintages] of before) expect(after.get(key)!.replaceAll(' (relabelled)', '')).toBe(vintages);
+  });
+
+  it('k: a publication that starts or stops opening a vintage moves between the tables with all it says, as if stored in that state from the start', async () => {
+    await reset(one.pool);
+    await reset(batch.pool);
+    const withoutFigures = (item: StoreItem): StoreItem => ({ ...item, records: { ...item.records, observations: [] } });
+    const newsNames: Name[] = ['newsZh', 'newsEn'];
+    // Here: everything, then the news read without figures. The bulletins' growth rate, quiet while
+    // the news had quoted it first, now opens a vintage (moves to core.observation).
+    await storeBatch(await readBatch(stored));
+    const quietBefore = (await batch.pool.query('SELECT id FROM core.quiet_publication')).rowCount!;
+    await storeBatch((await readBatch(newsNames)).map(withoutFigures));
+    expect((await batch.pool.query('SELECT id FROM core.quiet_publication')).rowCount).toBeLessThan(quietBefore);
+    // There: the news without figures from the start, one document at a time.
+    for (const documentId of idsOf('one', stored)) {
+      const item = await readingOf(one.pool, catalog, documentId);
+      const reading = newsNames.some((name) => ids.one[name] === documentId) ? withoutFigures(item) : item;
+      await withTransaction(one.pool, (client) => storeRecords(client, reading.records, reading.ctx));
+    }
+    expect(await fingerprint(batch.pool)).toEqual(await fingerprint(one.pool));
+    // The news read with its figures again: the growth rate goes back to core.quiet_publication.
+    await storeBatch(await readBatch(newsNames));
+    for (const documentId of idsOf('one', newsNames)) {
+      const item = await readingOf(one.pool, catalog, documentId);
+      await withTransaction(one.pool, (client) => storeRecords(client, item.records, item.ctx));
+    }
+    expect((await batch.pool.query('SELECT id FROM core.quiet_publication')).rowCount).toBe(quietBefore);
+    expect(await fingerprint(batch.pool)).toEqual(await fingerprint(one.pool));
   });
 
   it('c: each outcome names exactly the keys of its document whose vintages changed, and the counts add up as stored one by one', async () => {
@@ -411,8 +450,8 @@ describe('normalizeDocument, concurrent jobs on one deps', () => {
 
   it('e: a document whose store fails rejects with that error alone; the others of its batch are stored; without the fault it stores', async () => {
     const badId = ids[bad]!;
-    // The fault: PostgreSQL refuses any publication of that one document. A sequence counts the
-    // refusals (nextval survives the rollback); a log records the transaction each publication was written in.
+    // The fault: PostgreSQL refuses any vintage of that one document. A sequence counts the
+    // refusals (nextval survives the rollback); a log records the transaction each vintage was written in.
     await db.pool.query(`
       CREATE SEQUENCE public.test_refusals;
       CREATE TABLE public.test_store_log (txid bigint NOT NULL, document_id bigint NOT NULL);
@@ -425,7 +464,7 @@ describe('normalizeDocument, concurrent jobs on one deps', () => {
         INSERT INTO public.test_store_log VALUES (txid_current(), NEW.document_id);
         RETURN NEW;
       END $$;
-      CREATE TRIGGER test_refuse_document BEFORE INSERT OR UPDATE ON core.publication FOR EACH ROW EXECUTE FUNCTION public.test_refuse_document();`);
+      CREATE TRIGGER test_refuse_document BEFORE INSERT OR UPDATE ON core.observation FOR EACH ROW EXECUTE FUNCTION public.test_refuse_document();`);
 
     const settled = await Promise.allSettled(names.map((name) => normalizeDocument(ids[name]!, deps, { firstRun: true })));
 
@@ -450,7 +489,7 @@ describe('normalizeDocument, concurrent jobs on one deps', () => {
     expect(log.every((row) => row.documents === 1)).toBe(true);
 
     // The fault gone, the same document stores.
-    await db.pool.query('DROP TRIGGER test_refuse_document ON core.publication');
+    await db.pool.query('DROP TRIGGER test_refuse_document ON core.observation');
     const retried = await normalizeDocument(badId, deps, { firstRun: true });
     expect(retried.counts?.inserted).toBeGreaterThan(0);
     expect(await observationCount(badId)).toBeGreaterThan(0);

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { PoolClient } from '@nst/shared/db';
 import { periodRange } from '@nst/shared/domain';
 import type { NewsItemRecord, ObservationRecord, RejectRecord, TargetMentionRecord } from '../records';
-import { deriveVintages, type DerivedVintage, type Publication } from '../vintages';
+import { deriveVintages, type Publication } from '../vintages';
 
 export interface StoreContext {
   documentId: number;
@@ -42,21 +42,37 @@ const splitKey = (key: string) => {
   return { district, indicator, measure, accumulation, period };
 };
 
-/** A publication of a key, as its vintages are derived (what a vintage copies from it stays in PostgreSQL). */
+/**
+ * A publication of a key as its vintages are derived: stored (a vintage in core.observation, or a
+ * quiet publication, one that opens no vintage, in core.quiet_publication), or read now from a
+ * document of the batch (which replaces whatever that document stored for the key).
+ */
 interface PublicationRow extends Publication {
   key: string;
+  /** Where it is stored ('o': a vintage, 'q': quiet), for a publication of a document not in the batch. */
+  stored?: StoredRow;
+  /** The reading of a document of the batch, with its stored row of the key (if any) and whether that row says the same. */
+  reading?: { r: ObservationRecord; ctx: StoreContext; before: PublishedRow | undefined; same: boolean };
 }
 
-/** A publication of this document as stored (compared with a new reading before writing it). */
-interface PublishedRow {
-  key: string;
+/** Where a publication is stored, and the validity of the vintage it opens ('o'). Times are epoch milliseconds. */
+interface StoredRow {
+  table: 'o' | 'q';
+  id: number;
   value: string;
+  validFrom: number;
+  validTo: number | null;
+  documentId: number;
+}
+
+/** A publication of a batch document as stored (compared with the new reading before writing it). */
+interface PublishedRow extends StoredRow {
+  key: string;
   raw_value: string;
   unit: string;
   unit_mult: number;
   status: string;
   basis: string;
-  published_at: Date;
   url: string;
   locator: string;
   parser_version: string;
@@ -64,28 +80,21 @@ interface PublishedRow {
 
 /**
  * Whether the stored publication already says what this reading says. Decimals are compared as
- * printed: `1725.0` against a stored `1725.00` counts as a change, and the upsert then finds them
- * equal (numeric comparison) and leaves the row alone; never the other way round.
+ * printed: `1725.0` against a stored `1725.00` counts as a change (and is written); times to the
+ * millisecond, the precision of the reading's.
  */
 function samePublication(row: PublishedRow | undefined, r: ObservationRecord, ctx: StoreContext): boolean {
   return row !== undefined && row.value === r.value && row.raw_value === r.rawValue && row.unit === r.unit && row.unit_mult === r.unitMult &&
-    row.status === r.status && row.basis === r.basis && row.published_at.getTime() === ctx.validFrom.getTime() && row.url === ctx.url &&
+    row.status === r.status && row.basis === r.basis && row.validFrom === ctx.validFrom.getTime() && row.url === ctx.url &&
     row.locator === r.locator && row.parser_version === ctx.parserVersion;
 }
 
-/** What a vintage copies from its publication (and compares with it) besides the value. */
-const COPIED_COLUMNS = ['raw_value', 'status', 'basis', 'unit', 'unit_mult', 'locator', 'parser_version', 'url'];
-/** Every column a vintage copies from its publication `p`: its fields (the key and the document are its identity). */
-const COPIED = ['value', ...COPIED_COLUMNS];
-
-/**
- * Whether the vintage `o` says what its publication (its document's of the same key) says: a
- * lookup on the publication's unique key. Decimals compare as printed, as in {@link samePublication}.
- * False when the publication is gone (its vintage is then not derived any more, and goes).
- */
-const AS_PUBLISHED = `EXISTS (SELECT 1 FROM core.publication p
-  WHERE (p.document_id, p.district, p.indicator, p.measure, p.accumulation, p.period) = (o.document_id, o.district, o.indicator, o.measure, o.accumulation, o.period)
-    AND p.value::text = o.value::text AND (${COPIED_COLUMNS.map((c) => `p.${c}`).join(', ')}) = (${COPIED_COLUMNS.map((c) => `o.${c}`).join(', ')}))`;
+/** What a publication states besides its key, its document and its time: a vintage copies them, and a reading is written as them. */
+const FIELDS = ['value', 'raw_value', 'unit', 'unit_mult', 'status', 'basis', 'url', 'locator', 'parser_version'] as const;
+/** SQL types of {@link FIELDS}, for the arrays they travel in. */
+const FIELD_TYPES = ['numeric', 'text', 'text', 'smallint', 'text', 'text', 'text', 'text', 'text'];
+/** The values of {@link FIELDS} of a reading. */
+const fieldsOf = (r: ObservationRecord, ctx: StoreContext) => [r.value, r.rawValue, r.unit, r.unitMult, r.status, r.basis, ctx.url, r.locator, ctx.parserVersion];
 
 /**
  * A timestamp as whole epoch milliseconds, the precision of the JavaScript dates it is compared
@@ -94,27 +103,25 @@ const AS_PUBLISHED = `EXISTS (SELECT 1 FROM core.publication p
 const EPOCH_MS = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
 
 /**
- * A row of the combined read: a publication ('p') or a stored vintage ('o') of a key, or a
+ * A row of the combined read: a quiet publication ('q') or a vintage ('o') of a key, or a
  * document's flags ('f', its id in `id`). Times are floored epoch milliseconds ({@link EPOCH_MS}):
  * an instant finer than a millisecond, which a store never writes but a bulk load may, compares as
  * the millisecond it falls in.
  */
 interface StateRow {
-  kind: 'p' | 'o' | 'f';
+  kind: 'q' | 'o' | 'f';
   id: number;
   /** Place of the key in the keys read, from 1. */
   key_index: number;
   value: string;
-  /** A publication's status and URL (its order among publications of the same instant). */
-  status: string | null;
-  url: string | null;
-  /** published_at of a publication, valid_from of a vintage. */
+  /** Its status and URL (its order among publications of the same instant). */
+  status: string;
+  url: string;
+  /** published_at of a quiet publication, valid_from of a vintage. */
   t1: number;
   /** valid_to of a vintage. */
   t2: number | null;
   document_id: number;
-  /** A vintage's {@link AS_PUBLISHED}. */
-  as_published: boolean | null;
   has_mentions: boolean | null;
   has_rejects: boolean | null;
 }
@@ -123,17 +130,6 @@ interface StateRow {
 interface ExistingRows {
   mentions: boolean | null;
   rejects: boolean | null;
-}
-
-/** A stored vintage of a key, as compared with the derived ones. */
-interface ObservationRow {
-  id: number;
-  value: string;
-  validFrom: number;
-  validTo: number | null;
-  documentId: number;
-  /** Its fields equal its publication's (then only its validity can differ from the derived vintage's). */
-  asPublished: boolean;
 }
 
 /** Multi-row INSERT helper: `($1, $2, …), (…)` for `rows` of equal length. */
@@ -168,44 +164,28 @@ export interface StoreItem {
   ctx: StoreContext;
 }
 
-/**
- * Write publications read from documents: `insert` for documents that have none stored, `upsert`
- * for the others (a stored publication of the same document and key is updated where it differs).
- * Parallel arrays through unnest: one statement text whatever the row count, so PostgreSQL plans it
- * once per connection (a VALUES list of n rows is a new statement for every n).
- */
-async function writePublications(client: PoolClient, rows: ReadonlyArray<{ r: ObservationRecord; ctx: StoreContext }>, mode: 'insert' | 'upsert'): Promise<void> {
-  if (rows.length === 0) return;
-  const column = <T>(pick: (c: (typeof rows)[number]) => T) => rows.map(pick);
-  await client.query({
-    name: `nst-${mode}-publications`,
-    text: `INSERT INTO core.publication (district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis,
-                                   published_at, document_id, url, locator, parser_version)
-     SELECT district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, published_at, document_id, url, locator,
-            parser_version
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::text[], $8::text[], $9::smallint[], $10::text[],
-                 $11::text[], $12::timestamptz[], $13::bigint[], $14::text[], $15::text[], $16::text[])
-          AS r(district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, published_at, document_id, url,
-               parser_version, locator)${mode === 'insert' ? '' : `
-     ON CONFLICT (document_id, district, indicator, measure, accumulation, period) DO UPDATE SET
-       value = EXCLUDED.value, raw_value = EXCLUDED.raw_value, unit = EXCLUDED.unit, unit_mult = EXCLUDED.unit_mult, status = EXCLUDED.status,
-       basis = EXCLUDED.basis, published_at = EXCLUDED.published_at, url = EXCLUDED.url, locator = EXCLUDED.locator, parser_version = EXCLUDED.parser_version
-     WHERE (core.publication.value, core.publication.raw_value, core.publication.unit, core.publication.unit_mult, core.publication.status,
-            core.publication.basis, core.publication.published_at, core.publication.url, core.publication.locator, core.publication.parser_version)
-       IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.raw_value, EXCLUDED.unit, EXCLUDED.unit_mult, EXCLUDED.status, EXCLUDED.basis,
-            EXCLUDED.published_at, EXCLUDED.url, EXCLUDED.locator, EXCLUDED.parser_version)`}`,
-    values: [column((c) => c.r.district), column((c) => c.r.indicator), column((c) => c.r.measure), column((c) => c.r.accumulation), column((c) => c.r.period),
-      column((c) => c.r.value), column((c) => c.r.rawValue), column((c) => c.r.unit), column((c) => c.r.unitMult), column((c) => c.r.status),
-      column((c) => c.r.basis), column((c) => c.ctx.validFrom), column((c) => c.ctx.documentId), column((c) => c.ctx.url), column((c) => c.ctx.parserVersion),
-      column((c) => c.r.locator)],
-  });
+/** `$n::type[], …` for `count` array parameters from `first`, typed in order. */
+const arrayParams = (types: readonly string[], first: number) => types.map((type, i) => `$${first + i}::${type}[]`).join(', ');
+
+/** Columns of `rows`, each a parallel array (what unnest takes back apart). */
+function columnsOf(rows: ReadonlyArray<readonly unknown[]>, width: number): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: width }, () => []);
+  for (const row of rows) row.forEach((value, i) => columns[i]!.push(value));
+  return columns;
+}
+
+/** A vintage to write: its publication, and its validity. */
+interface VintageWrite {
+  publication: PublicationRow;
+  validTo: Date | null;
 }
 
 /**
- * Record the documents' publications, then re-derive the vintages of every key they touch (now or
- * before) from all publications of that key, and make core.observation equal to them, touching
- * only rows that differ. One statement of each kind for the whole batch (publications: one for the
- * documents new to the table, one for the others).
+ * Record the documents' publications and re-derive the vintages of every key they touch (now or
+ * before) from all publications of that key. A publication is stored once: as the vintage it opens
+ * (core.observation), or, when it opens none, in core.quiet_publication; a publication whose part
+ * changes moves from one table to the other. Only rows that differ are touched, with one statement
+ * of each kind for the whole batch.
  */
 async function storeObservations(client: PoolClient, items: readonly StoreItem[], outcomes: MutableOutcome[], existingRows: ExistingRows[],
   publishedKeys: Array<Set<string>>): Promise<void> {
@@ -217,18 +197,23 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   });
   const documentIds = items.map((item) => item.ctx.documentId);
   const indexOf = new Map(documentIds.map((id, i) => [id, i]));
-  // What the documents published at their last store: their keys, and the rows to compare with (an
-  // unchanged figure is not written again; ON CONFLICT DO UPDATE locks, and so writes, every row
-  // it meets even when its WHERE then skips the update).
-  const before = await client.query<PublishedRow & { document_id: number }>({
+  // What the documents published at their last store, in both tables: their keys, and the rows to
+  // compare with (an unchanged figure is not written again).
+  const columns = `id, document_id, concat_ws('|', ${KEY_COLUMNS.join(', ')}) AS key, value::text AS value, raw_value, unit, unit_mult, status, basis, url, locator,
+                  parser_version`;
+  const before = await client.query<Omit<PublishedRow, 'table' | 'documentId' | 'validFrom' | 'validTo'> & {
+    kind: 'o' | 'q'; document_id: number; t1: number; t2: number | null;
+  }>({
     name: 'nst-publications-of-documents',
-    text: `SELECT document_id, concat_ws('|', district, indicator, measure, accumulation, period) AS key, value::text AS value, raw_value, unit, unit_mult,
-                  status, basis, published_at, url, locator, parser_version
-           FROM core.publication WHERE document_id = ANY($1::bigint[])`,
+    text: `SELECT 'q' AS kind, ${columns}, ${EPOCH_MS('published_at')} AS t1, NULL::float8 AS t2 FROM core.quiet_publication WHERE document_id = ANY($1::bigint[])
+           UNION ALL
+           SELECT 'o', ${columns}, ${EPOCH_MS('valid_from')}, ${EPOCH_MS('valid_to')} FROM core.observation WHERE document_id = ANY($1::bigint[])`,
     values: [documentIds],
   });
   const published = items.map(() => new Map<string, PublishedRow>());
-  for (const row of before.rows) published[indexOf.get(row.document_id)!]!.set(row.key, row);
+  for (const { kind, document_id: documentId, t1, t2, ...row } of before.rows) {
+    published[indexOf.get(documentId)!]!.set(row.key, { ...row, table: kind, documentId, validFrom: t1, validTo: t2 });
+  }
   // Every key a document touches, each counted for the first document of the batch that touches it.
   const touchedBy = new Map<string, number[]>();
   const touched = items.map((_item, i) => new Set([...uniques[i]!.keys(), ...published[i]!.keys()]));
@@ -246,137 +231,205 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   // touching the same keys never deadlock, and never interleave.
   await client.query({ name: 'nst-lock-keys', text: LOCK_IN_ORDER, values: [keys] });
 
-  const gone = items.flatMap((item, i) => [...published[i]!.keys()].filter((key) => !uniques[i]!.has(key)).map((key) => ({ documentId: item.ctx.documentId, key })));
-  if (gone.length > 0) {
-    await client.query(`DELETE FROM core.publication p USING unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-        AS k(document_id, district, indicator, measure, accumulation, period)
-      WHERE (p.document_id, p.district, p.indicator, p.measure, p.accumulation, p.period) = (k.document_id, k.district, k.indicator, k.measure, k.accumulation, k.period)`,
-      [gone.map((g) => g.documentId), ...keyArrays(gone.map((g) => g.key))]);
-  }
-  const changed = items.flatMap((item, i) =>
-    [...uniques[i]!.entries()].filter(([key, r]) => !samePublication(published[i]!.get(key), r, item.ctx)).map(([, r]) => ({ r, ctx: item.ctx, i })));
-  // A document with no publication stored (the read above, under its lock, saw none: READ COMMITTED
-  // reads what committed before the statement, after the lock was granted) cannot meet one of its
-  // own: its rows are plainly inserted, without the upsert's conflict checks.
-  await writePublications(client, changed.filter((c) => published[c.i]!.size === 0), 'insert');
-  await writePublications(client, changed.filter((c) => published[c.i]!.size > 0), 'upsert');
-
-  // Publications and vintages of the keys, and whether each document already has mentions or
-  // rejects ('f' rows), in one round trip: one row layout for every kind (t1/t2: published_at, or
-  // valid_from and valid_to). Only what deriving and comparing vintages needs leaves PostgreSQL: a
-  // key as its place in `keys`, times as epoch milliseconds, and whether a vintage still says what
-  // its publication says (compared there); a vintage written is copied from its publication there
-  // too. Read under the document and key locks, so a concurrent store of the same document or keys
-  // has committed or not begun. Not prepared (no `name`): a generic plan for a join with an array
-  // parameter knows nothing of its length and scans the whole table; a custom plan uses the key index.
+  // The publications and vintages of the keys from the other documents, and whether each document
+  // already has mentions or rejects ('f' rows), in one round trip: one row layout for every kind
+  // (t1/t2: published_at, or valid_from and valid_to). Only what deriving vintages needs leaves
+  // PostgreSQL: a key as its place in `keys`, times as epoch milliseconds; a publication that moves
+  // between the tables is copied there. Read under the document and key locks, so a concurrent store
+  // of the same document or keys has committed or not begun. Not prepared (no `name`): a generic
+  // plan for a join with an array parameter knows nothing of its length and scans the whole table; a
+  // custom plan uses the key index.
   const { rows: stateRows } = await client.query<StateRow>({
-    text: `SELECT 'p' AS kind, p.id, k.i AS key_index, p.value::text AS value, p.status, p.url, ${EPOCH_MS('p.published_at')} AS t1,
-            NULL::float8 AS t2, p.document_id, NULL::boolean AS as_published, NULL::boolean AS has_mentions, NULL::boolean AS has_rejects
-     FROM core.publication p ${KEY_JOIN}
+    text: `SELECT 'q' AS kind, p.id, k.i AS key_index, p.value::text AS value, p.status, p.url, ${EPOCH_MS('p.published_at')} AS t1, NULL::float8 AS t2,
+            p.document_id, NULL::boolean AS has_mentions, NULL::boolean AS has_rejects
+     FROM core.quiet_publication p ${KEY_JOIN} WHERE p.document_id <> ALL($6::bigint[])
      UNION ALL
-     SELECT 'o', o.id, k.i, o.value::text, NULL, NULL, ${EPOCH_MS('o.valid_from')}, ${EPOCH_MS('o.valid_to')},
-            o.document_id, ${AS_PUBLISHED}, NULL, NULL
-     FROM core.observation o ${KEY_JOIN}
+     SELECT 'o', o.id, k.i, o.value::text, o.status, o.url, ${EPOCH_MS('o.valid_from')}, ${EPOCH_MS('o.valid_to')}, o.document_id, NULL, NULL
+     FROM core.observation o ${KEY_JOIN} WHERE o.document_id <> ALL($6::bigint[])
      UNION ALL
-     SELECT 'f', d.id, NULL, NULL, NULL, NULL, NULL, NULL, d.id, NULL,
+     SELECT 'f', d.id, NULL, NULL, NULL, NULL, NULL, NULL, d.id,
             EXISTS (SELECT 1 FROM core.target_mention WHERE document_id = d.id), EXISTS (SELECT 1 FROM core.reject WHERE document_id = d.id)
      FROM unnest($6::bigint[]) AS d(id)`,
     values: [...keyArrays(keys), documentIds],
   });
   const pubsByKey = new Map<string, PublicationRow[]>();
-  const rowsByKey = new Map<string, ObservationRow[]>();
+  const add = (row: PublicationRow) => {
+    const list = pubsByKey.get(row.key);
+    if (list) list.push(row);
+    else pubsByKey.set(row.key, [row]);
+  };
   for (const r of stateRows) {
     if (r.kind === 'f') {
       existingRows[indexOf.get(r.id)!] = { mentions: r.has_mentions, rejects: r.has_rejects };
       continue;
     }
     const key = keys[r.key_index - 1]!;
-    if (r.kind === 'p') {
-      const list = pubsByKey.get(key) ?? [];
-      list.push({ id: r.id, key, value: r.value, status: r.status!, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url! });
-      pubsByKey.set(key, list);
-    } else {
-      const list = rowsByKey.get(key) ?? [];
-      list.push({ id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id, asPublished: r.as_published === true });
-      rowsByKey.set(key, list);
-    }
+    add({ id: r.id, key, value: r.value, status: r.status, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url,
+      stored: { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id } });
   }
+  // The batch's readings replace what their documents stored.
+  items.forEach(({ ctx }, i) => {
+    for (const [key, r] of uniques[i]!) {
+      const before = published[i]!.get(key);
+      add({ id: 0, key, value: r.value, status: r.status, publishedAt: ctx.validFrom, documentId: ctx.documentId, url: ctx.url,
+        reading: { r, ctx, before, same: samePublication(before, r, ctx) } });
+    }
+  });
 
+  // Vintages: rows deleted (o→q: copied to the quiet table first), updated (their validity, and what
+  // a reading says), inserted (from a reading, or moved from the quiet table).
   const deletes: number[] = [];
-  const updates: Array<{ id: number; vintage: DerivedVintage<PublicationRow> }> = [];
-  const inserts: Array<DerivedVintage<PublicationRow>> = [];
+  const quietFromVintages: number[] = [];
+  const updates: Array<{ id: number; write: VintageWrite }> = [];
+  const inserts: VintageWrite[] = [];
+  const moves: VintageWrite[] = [];
+  // Quiet publications: deleted (a batch document's that is gone or now opens a vintage), updated
+  // and inserted (readings that open none).
+  const quietDeletes: number[] = [];
+  const quietUpdates: Array<{ id: number; publication: PublicationRow }> = [];
+  const quietInserts: PublicationRow[] = [];
   for (const key of keys) {
-    const updatesBefore = updates.length;
     const touching = touchedBy.get(key)!;
     const counts = outcomes[touching[0]!]!.counts;
-    const current = rowsByKey.get(key) ?? [];
-    const wanted = deriveVintages(pubsByKey.get(key) ?? []);
-    const byIdentity = new Map(current.map((row) => [`${row.validFrom}|${row.documentId}`, row]));
+    const publications = pubsByKey.get(key) ?? [];
+    const wanted = deriveVintages(publications);
+    const opens = new Set(wanted.map((vintage) => vintage.publication));
+    // The key's stored vintages, the batch documents' included, by identity (time and document).
+    const current = new Map<string, StoredRow>();
+    for (const p of publications) if (p.stored?.table === 'o') current.set(`${p.stored.validFrom}|${p.documentId}`, p.stored);
+    for (const i of touching) {
+      const row = published[i]!.get(key);
+      if (row?.table === 'o') current.set(`${row.validFrom}|${row.documentId}`, row);
+      // A quiet publication of a batch document goes if the document no longer states the key, or its reading now opens a vintage.
+      const reading = publications.find((p) => p.reading && p.documentId === documentIds[i]);
+      if (row?.table === 'q' && (!reading || opens.has(reading))) quietDeletes.push(row.id);
+    }
+    const existed = current.size > 0;
     let added = 0;
+    let changed = false;
     for (const vintage of wanted) {
-      const identity = `${vintage.validFrom.getTime()}|${vintage.publication.documentId}`;
-      const row = byIdentity.get(identity);
+      const p = vintage.publication;
+      const identity = `${vintage.validFrom.getTime()}|${p.documentId}`;
+      const row = current.get(identity);
+      const write = { publication: p, validTo: vintage.validTo };
       if (!row) {
-        inserts.push(vintage);
+        (p.stored ? moves : inserts).push(write);
         added += 1;
         continue;
       }
-      byIdentity.delete(identity);
-      const p = vintage.publication;
-      // The row's identity is its publication's (document, and the key): asPublished compared the two.
-      if (row.validTo === (vintage.validTo?.getTime() ?? null) && row.asPublished) counts.unchanged += 1;
+      current.delete(identity);
+      // The row is this publication's own (its document's at that time): only the validity, and what a reading says, can differ.
+      if (row.validTo === (vintage.validTo?.getTime() ?? null) && (p.reading?.same ?? true)) counts.unchanged += 1;
       else {
-        updates.push({ id: row.id, vintage });
+        updates.push({ id: row.id, write });
+        changed = true;
         if (row.value !== p.value) counts.revised += 1;
       }
     }
-    for (const row of byIdentity.values()) deletes.push(row.id);
-    counts.removed += byIdentity.size;
-    if (added > 0 || byIdentity.size > 0 || updates.length > updatesBefore) for (const i of touching) outcomes[i]!.changedKeys.add(key);
+    for (const row of current.values()) deletes.push(row.id);
+    counts.removed += current.size;
+    // Publications that open no vintage: another document's vintage that closes no more moves to the
+    // quiet table; a reading is written there unless its document's quiet row already says the same.
+    for (const p of publications) {
+      if (opens.has(p)) continue;
+      if (p.stored?.table === 'o') quietFromVintages.push(p.stored.id);
+      else if (p.reading) {
+        const { before, same } = p.reading;
+        if (before?.table === 'q') {
+          if (!same) quietUpdates.push({ id: before.id, publication: p });
+        } else quietInserts.push(p);
+      }
+    }
+    if (added > 0 || current.size > 0 || changed) for (const i of touching) outcomes[i]!.changedKeys.add(key);
     // A key new to the database: its first vintage is an insertion, later ones (a revision stored in
     // the same batch) revisions, as when the documents are stored one after the other.
-    if (current.length === 0 && added > 0) {
+    if (!existed && added > 0) {
       counts.inserted += 1;
       counts.revised += added - 1;
     } else counts.revised += added;
   }
 
-  if (deletes.length > 0) await client.query('DELETE FROM core.observation WHERE id = ANY($1::bigint[])', [deletes]);
+  if (quietDeletes.length > 0) await client.query('DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[])', [quietDeletes]);
+  if (deletes.length > 0) {
+    // A vintage another document's publication opened, and that opens none now, stays as a quiet publication.
+    const { rowCount } = await client.query(
+      `WITH gone AS (DELETE FROM core.observation WHERE id = ANY($1::bigint[]) RETURNING *)
+       INSERT INTO core.quiet_publication (${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, published_at, document_id)
+       SELECT ${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, valid_from, document_id FROM gone WHERE id = ANY($2::bigint[])`,
+      [deletes, quietFromVintages]);
+    if (rowCount !== quietFromVintages.length) throw new Error(`storeDocuments: ${quietFromVintages.length} vintages to keep as quiet publications, ${rowCount ?? 0} kept`);
+  }
   // Closings before openings: at most one open vintage per key at every step (the unique index
-  // is checked row by row, so the two kinds are two statements, not one).
-  const closings = updates.filter((u) => u.vintage.validTo !== null);
-  const openings = updates.filter((u) => u.vintage.validTo === null);
+  // is checked row by row, so the two kinds are two statements, not one). A vintage read now takes
+  // what its reading says; one of another document keeps what it says (NULL: unchanged).
+  const closings = updates.filter((u) => u.write.validTo !== null);
+  const openings = updates.filter((u) => u.write.validTo === null);
   for (const group of [closings, openings]) {
     if (group.length === 0) continue;
-    // What a vintage says is copied from its publication, written earlier in this transaction. Not
-    // prepared either: joins with array parameters (see the reads above).
+    const fields = columnsOf(group.map(({ write: { publication: p } }) =>
+      p.reading && !p.reading.same ? fieldsOf(p.reading.r, p.reading.ctx) : FIELDS.map(() => null)), FIELDS.length);
     const { rowCount } = await client.query(
-      `UPDATE core.observation o SET valid_to = v.valid_to, ${COPIED.map((c) => `${c} = p.${c}`).join(', ')}, recorded_at = now()
-       FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) AS v(id, publication_id, valid_to) JOIN core.publication p ON p.id = v.publication_id
+      `UPDATE core.observation o SET valid_to = v.valid_to, ${FIELDS.map((c) => `${c} = coalesce(v.${c}, o.${c})`).join(', ')}, recorded_at = now()
+       FROM unnest($1::bigint[], $2::timestamptz[], ${arrayParams(FIELD_TYPES, 3)}) AS v(id, valid_to, ${FIELDS.join(', ')})
        WHERE o.id = v.id`,
-      [group.map((u) => u.id), group.map((u) => u.vintage.publication.id), group.map((u) => u.vintage.validTo)],
+      [group.map((u) => u.id), group.map((u) => u.write.validTo), ...fields],
     );
     // A join drops a row silently: under the locks every row is there, and the counts say so.
     if (rowCount !== group.length) throw new Error(`storeDocuments: ${group.length} vintages to update, ${rowCount ?? 0} updated`);
   }
-  if (inserts.length > 0) {
-    const ranges = inserts.map((vintage) => {
-      const { period, accumulation } = splitKey(vintage.publication.key);
+  const rangesOf = (writes: readonly VintageWrite[]) => {
+    const ranges = writes.map(({ publication }) => {
+      const { period, accumulation } = splitKey(publication.key);
       return periodRange(period, accumulation as 'period' | 'ytd');
     });
-    // In the order of `inserts` (keys in order): the ids follow it whatever plan the join gets.
-    // valid_from is the publication time to the millisecond, as every valid_to written is (EPOCH_MS).
+    return [ranges.map((range) => range.start), ranges.map((range) => range.end)];
+  };
+  if (inserts.length > 0) {
+    // Readings: in the order of `inserts` (keys in order), so the ids follow it.
     const { rowCount } = await client.query(
-      `INSERT INTO core.observation (${KEY_COLUMNS.join(', ')}, period_start, period_end, ${COPIED.join(', ')}, document_id, valid_from, valid_to)
-       SELECT ${KEY_COLUMNS.map((c) => `p.${c}`).join(', ')}, v.period_start, v.period_end, ${COPIED.map((c) => `p.${c}`).join(', ')}, p.document_id,
-              date_trunc('milliseconds', p.published_at), v.valid_to
-       FROM unnest($1::bigint[], $2::timestamptz[], $3::date[], $4::date[]) WITH ORDINALITY AS v(publication_id, valid_to, period_start, period_end, i)
-            JOIN core.publication p ON p.id = v.publication_id
-       ORDER BY v.i`,
-      [inserts.map((vintage) => vintage.publication.id), inserts.map((vintage) => vintage.validTo), ranges.map((range) => range.start),
-        ranges.map((range) => range.end)],
+      `INSERT INTO core.observation (${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to)
+       SELECT ${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to
+       FROM unnest(${arrayParams(['text', 'text', 'text', 'text', 'text', 'date', 'date', ...FIELD_TYPES, 'bigint', 'timestamptz', 'timestamptz'], 1)})
+            AS v(${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to)`,
+      [...keyArrays(inserts.map((w) => w.publication.key)), ...rangesOf(inserts),
+        ...columnsOf(inserts.map(({ publication: { reading } }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length),
+        inserts.map((w) => w.publication.documentId), inserts.map((w) => w.publication.publishedAt), inserts.map((w) => w.validTo)],
     );
     if (rowCount !== inserts.length) throw new Error(`storeDocuments: ${inserts.length} vintages to insert, ${rowCount ?? 0} inserted`);
+  }
+  if (moves.length > 0) {
+    // Quiet publications of other documents that open a vintage now move to core.observation.
+    // valid_from is the publication time to the millisecond, as every valid_to written is (EPOCH_MS).
+    const { rowCount } = await client.query(
+      `WITH moved AS (DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[]) RETURNING *)
+       INSERT INTO core.observation (${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to)
+       SELECT ${KEY_COLUMNS.map((c) => `p.${c}`).join(', ')}, v.period_start, v.period_end, ${FIELDS.map((c) => `p.${c}`).join(', ')}, p.document_id,
+              date_trunc('milliseconds', p.published_at), v.valid_to
+       FROM unnest($1::bigint[], $2::timestamptz[], $3::date[], $4::date[]) WITH ORDINALITY AS v(id, valid_to, period_start, period_end, i)
+            JOIN moved p ON p.id = v.id
+       ORDER BY v.i`,
+      [moves.map((w) => w.publication.stored!.id), moves.map((w) => w.validTo), ...rangesOf(moves)],
+    );
+    if (rowCount !== moves.length) throw new Error(`storeDocuments: ${moves.length} quiet publications to open vintages, ${rowCount ?? 0} moved`);
+  }
+  if (quietUpdates.length > 0) {
+    const { rowCount } = await client.query(
+      `UPDATE core.quiet_publication q SET ${FIELDS.map((c) => `${c} = v.${c}`).join(', ')}, published_at = v.published_at
+       FROM unnest($1::bigint[], $2::timestamptz[], ${arrayParams(FIELD_TYPES, 3)}) AS v(id, published_at, ${FIELDS.join(', ')})
+       WHERE q.id = v.id`,
+      [quietUpdates.map((u) => u.id), quietUpdates.map((u) => u.publication.publishedAt),
+        ...columnsOf(quietUpdates.map(({ publication: { reading } }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length)],
+    );
+    if (rowCount !== quietUpdates.length) throw new Error(`storeDocuments: ${quietUpdates.length} quiet publications to update, ${rowCount ?? 0} updated`);
+  }
+  if (quietInserts.length > 0) {
+    await client.query({
+      name: 'nst-insert-quiet-publications',
+      text: `INSERT INTO core.quiet_publication (${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, published_at, document_id)
+       SELECT * FROM unnest(${arrayParams(['text', 'text', 'text', 'text', 'text', ...FIELD_TYPES, 'timestamptz', 'bigint'], 1)})`,
+      values: [...keyArrays(quietInserts.map((p) => p.key)), ...columnsOf(quietInserts.map(({ reading }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length),
+        quietInserts.map((p) => p.publishedAt), quietInserts.map((p) => p.documentId)],
+    });
   }
 }
 
