@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeBody } from '@nst/shared/charset';
 import { closeQueues, createQueues, enqueue, type Queues } from '@nst/shared/jobs';
 import { createLogger } from '@nst/shared/logger';
@@ -162,7 +162,7 @@ describe('normalizer', () => {
       // Queues of its own: the jobs of the tests above are still waiting under the shared prefix.
       const own = createQueues({ connection, prefix: `${redis.prefix}-delay` });
       try {
-        const delayed = { ...deps, queues: own, aggregateDelayMs: 7_000 };
+        const delayed = { ...deps, queues: own, aggregateDelayMs: 7_000, aggregateFlushIdleMs: null };
         // Not a first run: every (district, indicator) of the catalog is handed over.
         const first = await normalizeDocument(original, delayed);
         const jobs = await own.aggregate.getDelayed();
@@ -171,6 +171,27 @@ describe('normalizer', () => {
         // Within the delay, the same keys again join the jobs that wait.
         expect((await normalizeDocument(original, delayed)).aggregateJobs).toBe(first.aggregateJobs);
         expect(await own.aggregate.getDelayedCount()).toBe(first.aggregateJobs);
+      } finally {
+        await own.aggregate.obliterate({ force: true });
+        await closeQueues(own);
+      }
+    });
+
+    it('once no normalize job has run for the idle time, the aggregate jobs that wait run at once; while jobs keep running they wait', async () => {
+      const own = createQueues({ connection, prefix: `${redis.prefix}-flush` });
+      try {
+        const flushing = { ...deps, queues: own, aggregateDelayMs: 60_000, aggregateFlushIdleMs: 300 };
+        const first = await normalizeDocument(original, flushing);
+        expect(first.aggregateJobs).toBeGreaterThan(0);
+        // Jobs one after the other, each starting before the idle time is out: nothing is promoted.
+        for (let i = 0; i < 3; i += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          await normalizeDocument(original, flushing);
+        }
+        expect(await own.aggregate.getDelayedCount()).toBe(first.aggregateJobs);
+        // Then idle: every job that waited is waiting to run, long before its 60 s delay.
+        await vi.waitFor(async () => expect(await own.aggregate.getWaitingCount()).toBe(first.aggregateJobs), { timeout: 10_000, interval: 100 });
+        expect(await own.aggregate.getDelayedCount()).toBe(0);
       } finally {
         await own.aggregate.obliterate({ force: true });
         await closeQueues(own);

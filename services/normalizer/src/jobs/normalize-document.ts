@@ -5,7 +5,7 @@
  * Idempotent: storing is one transaction whose effects depend only on the document and the
  * parser version; a replay finds every figure already there and changes nothing.
  */
-import type { Job } from 'bullmq';
+import { Job } from 'bullmq';
 import type { Pool } from '@nst/shared/db';
 import { createStatisticsKeeper, withTransaction } from '@nst/shared/db';
 import { isConnectionLoss, NonRetryableError } from '@nst/shared/errors';
@@ -30,6 +30,14 @@ import { KEY_COLUMNS, recordsDigest, replaceRejects, storeDocuments, type StoreC
  */
 export const AGGREGATE_DEBOUNCE_MS = 3_000;
 
+/**
+ * How long this process runs no normalize job before the aggregate jobs it handed over stop
+ * waiting out their delay: the wait only coalesces changes that are still coming, and once the
+ * documents stop coming (a backfill's end, a cron run of a few pages) it would only delay the
+ * snapshots. A burst keeps jobs running, so it never idles this long.
+ */
+export const AGGREGATE_FLUSH_IDLE_MS = 500;
+
 export interface NormalizeDeps {
   pool: Pool;
   queues: Queues;
@@ -42,6 +50,8 @@ export interface NormalizeDeps {
   metrics?: Pick<ServiceMetrics, 'observationsWritten' | 'rejects'>;
   /** How long an aggregate job waits for more changes of its key; default {@link AGGREGATE_DEBOUNCE_MS}. */
   aggregateDelayMs?: number;
+  /** Idle time after which the aggregate jobs handed over run at once; default {@link AGGREGATE_FLUSH_IDLE_MS}, null: never. */
+  aggregateFlushIdleMs?: number | null;
 }
 
 export interface NormalizeResult {
@@ -73,6 +83,15 @@ export interface NormalizeOptions {
 
 export async function normalizeDocument(documentId: number, deps: NormalizeDeps, options: NormalizeOptions = {}): Promise<NormalizeResult> {
   const batching = batchingOf(deps);
+  batching.flush.begin();
+  try {
+    return await normalizeWith(batching, documentId, deps, options);
+  } finally {
+    batching.flush.end();
+  }
+}
+
+async function normalizeWith(batching: Batching, documentId: number, deps: NormalizeDeps, options: NormalizeOptions): Promise<NormalizeResult> {
   const doc = await batching.load(documentId);
   const ctx = { documentId, sourceKey: doc.sourceKey, url: doc.url, parserVersion: PARSER_VERSION };
   if (doc.role === 'list') {
@@ -169,6 +188,7 @@ interface Batching {
   store(item: StoreItem): Promise<StoreOutcome & { uncertain?: true }>;
   /** Enqueue the aggregate jobs of these `district|indicator` keys; returns how many distinct keys. */
   handOver(keys: readonly string[]): Promise<number>;
+  flush: AggregateFlush;
 }
 
 /** Most documents loaded, or stored, in one round trip, or one transaction. */
@@ -205,23 +225,77 @@ function batchingOf(deps: NormalizeDeps): Batching {
       return settleEach(items, async (item) => ({ ...(await withTransaction(deps.pool, (client) => storeDocuments(client, [item])))[0]!, uncertain: true as const }));
     }
   }, { maxBatch: MAX_BATCH, key: (item) => item.ctx.documentId });
+  const flush = createAggregateFlush(deps);
   const handOver = createBatcher<readonly string[], number>(async (lists) => {
-    await enqueueAggregates(deps, lists.flat());
+    flush.noteHandedOver(await enqueueAggregates(deps, lists.flat()));
     return lists.map((keys) => ({ ok: true, value: new Set(keys).size }));
   }, { maxBatch: 1_000 });
-  batching = { load, store, handOver };
+  batching = { load, store, handOver, flush };
   batchings.set(deps, batching);
   return batching;
 }
 
-/** One aggregate job per distinct `district|indicator`, in one round trip; the aggregator coalesces bursts (deduplication). */
-async function enqueueAggregates(deps: NormalizeDeps, keys: readonly string[]): Promise<void> {
+/**
+ * One aggregate job per distinct `district|indicator`, in one round trip; the aggregator coalesces
+ * bursts (deduplication). Returns the deduplication ids of the jobs that wait.
+ */
+async function enqueueAggregates(deps: NormalizeDeps, keys: readonly string[]): Promise<string[]> {
   const affected = new Set(keys);
+  const delay = deps.aggregateDelayMs ?? AGGREGATE_DEBOUNCE_MS;
   const jobs = [...affected].map((key) => {
     const [scope, indicator] = key.split('|') as ['baoshan' | 'jinshan' | 'shanghai', string];
     const data = parseJobData('aggregate-indicator', { scope, indicator });
     // Debounced: the job waits aggregateDelayMs, and every change of the key meanwhile joins it.
-    return { name: 'aggregate-indicator', data, opts: { delay: deps.aggregateDelayMs ?? AGGREGATE_DEBOUNCE_MS, deduplication: { id: `agg_${scope}_${indicator}`, keepLastIfActive: true } } };
+    return { name: 'aggregate-indicator', data, opts: { delay, deduplication: { id: `agg_${scope}_${indicator}`, keepLastIfActive: true } } };
   });
   if (jobs.length > 0) await deps.queues.aggregate.addBulk(jobs);
+  return delay > 0 ? jobs.map((job) => job.opts.deduplication.id) : [];
+}
+
+/** Counts the normalize jobs running in this process, and flushes the aggregate jobs they delayed once none has run for a while. */
+interface AggregateFlush {
+  begin(): void;
+  end(): void;
+  noteHandedOver(deduplicationIds: readonly string[]): void;
+}
+
+/**
+ * Once this process has run no normalize job for `aggregateFlushIdleMs`, the aggregate jobs it
+ * handed over that still wait are promoted: they run now. Best effort: a job already running,
+ * done, or promoted elsewhere is left alone, and one that cannot be promoted runs after its delay.
+ */
+function createAggregateFlush(deps: NormalizeDeps): AggregateFlush {
+  const idleMs = deps.aggregateFlushIdleMs === undefined ? AGGREGATE_FLUSH_IDLE_MS : deps.aggregateFlushIdleMs;
+  const pending = new Set<string>();
+  let running = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const promote = async (deduplicationId: string) => {
+    const queue = deps.queues.aggregate;
+    const jobId = await queue.getDeduplicationJobId(deduplicationId);
+    const job = jobId ? await Job.fromId(queue, jobId) : undefined;
+    if (job && (await job.isDelayed())) await job.promote();
+  };
+  const flush = async () => {
+    timer = undefined;
+    const ids = [...pending];
+    pending.clear();
+    const settled = await Promise.allSettled(ids.map(promote));
+    const failed = settled.filter((outcome) => outcome.status === 'rejected');
+    // Promoted meanwhile by another replica, or taken by a worker: it runs either way.
+    if (failed.length > 0) deps.logger.debug({ failed: failed.length, err: (failed[0] as PromiseRejectedResult).reason }, 'could not promote some aggregate jobs; they run after their delay');
+  };
+  return {
+    begin() {
+      running += 1;
+      clearTimeout(timer);
+      timer = undefined;
+    },
+    end() {
+      running -= 1;
+      if (running === 0 && pending.size > 0 && idleMs !== null && timer === undefined) timer = setTimeout(() => void flush(), idleMs).unref();
+    },
+    noteHandedOver(deduplicationIds) {
+      for (const id of deduplicationIds) pending.add(id);
+    },
+  };
 }
