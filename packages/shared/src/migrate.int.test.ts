@@ -97,3 +97,58 @@ describe('migrate', () => {
     });
   });
 });
+
+describe('0012: each publication stored once', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeEach(async () => {
+    db = await createTestDatabase({ migrate: false, seed: false });
+    // The migrations before 0012, applied to a database that then holds publications and vintages of the old model.
+    dir = await mkdtemp(join(tmpdir(), 'nst-migrations-'));
+    for (const migration of (await readMigrations()).filter((m) => m.name < '0012')) await writeFile(join(dir, migration.name), migration.sql);
+    await migrate(db.pool, { dir });
+    await db.pool.query(`
+      INSERT INTO core.indicator (code, name_zh, name_en, unit, unit_mult, additive) VALUES ('gdp', '地区生产总值', 'GDP', 'CNY', 8, true);
+      INSERT INTO raw.source (key, name, publisher, format, url, schedule) VALUES ('src', 'source', 'publisher', 'bulletin', 'https://example.gov.cn/', '0 6 * * *');
+      INSERT INTO raw.document (id, source_key, url, final_url, http_status, body_gzip, body_size, sha256_bytes, sha256_canonical, role, format)
+      SELECT i, 'src', 'https://example.gov.cn/' || i, 'https://example.gov.cn/' || i, 200, '\\x00', 1, repeat('a', 64), repeat('a', 64), 'document', 'bulletin' FROM generate_series(1, 3) i;
+      -- Documents 1 and 3 open the key's two vintages; document 2 republished document 1's figure.
+      INSERT INTO core.publication (district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, published_at,
+                                    document_id, url, locator, parser_version)
+      VALUES ('baoshan', 'gdp', 'level', 'period', '2024', 1802.35, '1,802.35', 'CNY', 8, 'final', 'unknown', '2025-03-28T07:00:00Z', 1, 'https://example.gov.cn/1', 'a', 'v1'),
+             ('baoshan', 'gdp', 'level', 'period', '2024', 1802.35, '1802.35', 'CNY', 8, 'final', 'unknown', '2025-04-28T07:00:00Z', 2, 'https://example.gov.cn/2', 'b', 'v1'),
+             ('baoshan', 'gdp', 'level', 'period', '2024', 1811.20, '1811.2', 'CNY', 8, 'final', 'unknown', '2025-09-30T02:00:00Z', 3, 'https://example.gov.cn/3', 'c', 'v1');
+      INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end, value, raw_value, unit, unit_mult, status,
+                                    basis, valid_from, valid_to, document_id, url, locator, parser_version)
+      SELECT district, indicator, measure, accumulation, period, '2024-01-01', '2024-12-31', value, raw_value, unit, unit_mult, status, basis, published_at,
+             CASE document_id WHEN 1 THEN '2025-09-30T02:00:00Z'::timestamptz END, document_id, url, locator, parser_version
+      FROM core.publication WHERE document_id IN (1, 3);`);
+  });
+  afterEach(async () => {
+    await db.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const publications = async () => (await db.pool.query(
+    "SELECT document_id, value::text, raw_value, published_at, url, locator, opens_vintage FROM core.publication ORDER BY document_id")).rows;
+
+  it('keeps in core.quiet_publication only the publications that open no vintage; core.publication shows them all as before', async () => {
+    const before = (await db.pool.query('SELECT document_id, value::text, raw_value, published_at, url, locator FROM core.publication ORDER BY document_id')).rows;
+    const vintages = (await db.pool.query('SELECT * FROM core.observation ORDER BY id')).rows;
+    await migrate(db.pool);
+    expect((await db.pool.query('SELECT document_id FROM core.quiet_publication')).rows).toEqual([{ document_id: 2 }]);
+    expect(await publications()).toEqual(before.map((row) => ({ ...row, opens_vintage: row.document_id !== 2 })));
+    expect((await db.pool.query('SELECT * FROM core.observation ORDER BY id')).rows).toEqual(vintages);
+  });
+
+  it('refuses, changing nothing, a database where one document holds two vintages of a key', async () => {
+    await db.pool.query(`INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end, value, raw_value, unit,
+                           unit_mult, status, basis, valid_from, valid_to, document_id, url, locator, parser_version)
+                         SELECT district, indicator, measure, accumulation, period, period_start, period_end, value, raw_value, unit, unit_mult, status, basis,
+                                valid_from - interval '1 day', valid_from, document_id, url, locator, parser_version
+                         FROM core.observation WHERE document_id = 1`);
+    await expect(migrate(db.pool)).rejects.toThrow(/more than one vintage of a key from one document/);
+    expect((await db.pool.query("SELECT to_regclass('core.quiet_publication') AS t")).rows[0].t).toBeNull();
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM core.publication')).rows[0].n).toBe(3);
+  });
+});

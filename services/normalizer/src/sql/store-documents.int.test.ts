@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeBody } from '@nst/shared/charset';
 import { withTransaction, type Pool } from '@nst/shared/db';
 import { closeQueues, createQueues, type Queues } from '@nst/shared/jobs';
@@ -338,6 +338,53 @@ describe('storeDocuments', () => {
       await withTransaction(one.pool, (client) => storeRecords(client, item.records, item.ctx));
     }
     expect((await batch.pool.query('SELECT id FROM core.quiet_publication')).rowCount).toBe(quietBefore);
+    expect(await fingerprint(batch.pool)).toEqual(await fingerprint(one.pool));
+  });
+
+  it('l: a store that waits for keys another store holds reads its own rows once that store, which moved them, has committed', async () => {
+    await reset(one.pool);
+    await reset(batch.pool);
+    const newsNames: Name[] = ['newsZh', 'newsEn'];
+    const withoutFigures = (item: StoreItem): StoreItem => ({ ...item, records: { ...item.records, observations: [] } });
+    // As after a parser fix that moved where every figure is said to be: each publication is rewritten.
+    const relabelled = (item: StoreItem): StoreItem => ({
+      records: { ...item.records, observations: item.records.observations.map((o) => ({ ...o, locator: `${o.locator} (relabelled)` })) },
+      ctx: { ...item.ctx, parserVersion: 'test-relabelled' },
+    });
+    // One after the other: everything; the news read without figures, which makes the bulletin's
+    // quiet growth rate open a vintage; then the bulletin relabelled.
+    for (const documentId of idsOf('one', stored)) {
+      const item = await readingOf(one.pool, catalog, documentId);
+      await withTransaction(one.pool, (client) => storeRecords(client, item.records, item.ctx));
+    }
+    for (const documentId of idsOf('one', newsNames)) {
+      const item = withoutFigures(await readingOf(one.pool, catalog, documentId));
+      await withTransaction(one.pool, (client) => storeRecords(client, item.records, item.ctx));
+    }
+    const [originalOne] = idsOf('one', ['original']);
+    const lastOne = relabelled(await readingOf(one.pool, catalog, originalOne!));
+    await withTransaction(one.pool, (client) => storeRecords(client, lastOne.records, lastOne.ctx));
+
+    // At the same time: the news store holds its keys, uncommitted, while the bulletin's store has
+    // read its keys and waits for theirs; then the news store commits, and the bulletin's goes on.
+    await storeBatch(await readBatch(stored));
+    const news = (await readBatch(newsNames)).map(withoutFigures);
+    const [original] = await readBatch(['original']);
+    const holder = await batch.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await storeDocuments(holder, news);
+      const waiting = storeBatch([relabelled(original!)]);
+      await vi.waitFor(async () => {
+        const { rows } = await batch.pool.query(
+          "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+        expect(rows.length).toBeGreaterThan(0);
+      }, { timeout: 10_000, interval: 20 });
+      await holder.query('COMMIT');
+      await waiting;
+    } finally {
+      holder.release();
+    }
     expect(await fingerprint(batch.pool)).toEqual(await fingerprint(one.pool));
   });
 

@@ -102,6 +102,10 @@ const fieldsOf = (r: ObservationRecord, ctx: StoreContext) => [r.value, r.rawVal
  */
 const EPOCH_MS = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
 
+/** For a row of a batch document (`$6`), what a reading is compared with besides value, status, URL and time, as a JSON array; NULL for the others. */
+const OWN = (table: string) => `CASE WHEN ${table}.document_id = ANY($6::bigint[])
+  THEN json_build_array(${['raw_value', 'unit', 'unit_mult', 'basis', 'locator', 'parser_version'].map((c) => `${table}.${c}`).join(', ')})::text END`;
+
 /**
  * A row of the combined read: a quiet publication ('q') or a vintage ('o') of a key, or a
  * document's flags ('f', its id in `id`). Times are floored epoch milliseconds ({@link EPOCH_MS}):
@@ -122,6 +126,8 @@ interface StateRow {
   /** valid_to of a vintage. */
   t2: number | null;
   document_id: number;
+  /** {@link OWN}: set for the rows of the batch's documents. */
+  own: string | null;
   has_mentions: boolean | null;
   has_rejects: boolean | null;
 }
@@ -197,26 +203,21 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   });
   const documentIds = items.map((item) => item.ctx.documentId);
   const indexOf = new Map(documentIds.map((id, i) => [id, i]));
-  // What the documents published at their last store, in both tables: their keys, and the rows to
-  // compare with (an unchanged figure is not written again).
-  const columns = `id, document_id, concat_ws('|', ${KEY_COLUMNS.join(', ')}) AS key, value::text AS value, raw_value, unit, unit_mult, status, basis, url, locator,
-                  parser_version`;
-  const before = await client.query<Omit<PublishedRow, 'table' | 'documentId' | 'validFrom' | 'validTo'> & {
-    kind: 'o' | 'q'; document_id: number; t1: number; t2: number | null;
-  }>({
-    name: 'nst-publications-of-documents',
-    text: `SELECT 'q' AS kind, ${columns}, ${EPOCH_MS('published_at')} AS t1, NULL::float8 AS t2 FROM core.quiet_publication WHERE document_id = ANY($1::bigint[])
+  // The keys the documents published at their last store, in both tables. Read before the key
+  // locks (only a document's own store, which its lock excludes, adds or removes its keys); the rows
+  // themselves are read under the key locks, since a store of another document can move them.
+  const before = await client.query<{ document_id: number; key: string }>({
+    name: 'nst-keys-of-documents',
+    text: `SELECT document_id, concat_ws('|', ${KEY_COLUMNS.join(', ')}) AS key FROM core.quiet_publication WHERE document_id = ANY($1::bigint[])
            UNION ALL
-           SELECT 'o', ${columns}, ${EPOCH_MS('valid_from')}, ${EPOCH_MS('valid_to')} FROM core.observation WHERE document_id = ANY($1::bigint[])`,
+           SELECT document_id, concat_ws('|', ${KEY_COLUMNS.join(', ')}) FROM core.observation WHERE document_id = ANY($1::bigint[])`,
     values: [documentIds],
   });
-  const published = items.map(() => new Map<string, PublishedRow>());
-  for (const { kind, document_id: documentId, t1, t2, ...row } of before.rows) {
-    published[indexOf.get(documentId)!]!.set(row.key, { ...row, table: kind, documentId, validFrom: t1, validTo: t2 });
-  }
+  const storedKeys = items.map(() => new Set<string>());
+  for (const row of before.rows) storedKeys[indexOf.get(row.document_id)!]!.add(row.key);
   // Every key a document touches, each counted for the first document of the batch that touches it.
   const touchedBy = new Map<string, number[]>();
-  const touched = items.map((_item, i) => new Set([...uniques[i]!.keys(), ...published[i]!.keys()]));
+  const touched = items.map((_item, i) => new Set([...uniques[i]!.keys(), ...storedKeys[i]!]));
   items.forEach((_item, i) => {
     for (const key of touched[i]!) {
       const list = touchedBy.get(key);
@@ -231,27 +232,28 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   // touching the same keys never deadlock, and never interleave.
   await client.query({ name: 'nst-lock-keys', text: LOCK_IN_ORDER, values: [keys] });
 
-  // The publications and vintages of the keys from the other documents, and whether each document
-  // already has mentions or rejects ('f' rows), in one round trip: one row layout for every kind
-  // (t1/t2: published_at, or valid_from and valid_to). Only what deriving vintages needs leaves
-  // PostgreSQL: a key as its place in `keys`, times as epoch milliseconds; a publication that moves
-  // between the tables is copied there. Read under the document and key locks, so a concurrent store
-  // of the same document or keys has committed or not begun. Not prepared (no `name`): a generic
-  // plan for a join with an array parameter knows nothing of its length and scans the whole table; a
-  // custom plan uses the key index.
+  // The publications and vintages of the keys, and whether each document already has mentions or
+  // rejects ('f' rows), in one round trip: one row layout for every kind (t1/t2: published_at, or
+  // valid_from and valid_to). Only what deriving vintages needs leaves PostgreSQL: a key as its
+  // place in `keys`, times as epoch milliseconds, and for the batch documents' own rows what a new
+  // reading is compared with (`own`); a publication that moves between the tables is copied there.
+  // Read under the document and key locks, so a concurrent store of the same documents or keys has
+  // committed or not begun. Not prepared (no `name`): a generic plan for a join with an array
+  // parameter knows nothing of its length and scans the whole table; a custom plan uses the key index.
   const { rows: stateRows } = await client.query<StateRow>({
     text: `SELECT 'q' AS kind, p.id, k.i AS key_index, p.value::text AS value, p.status, p.url, ${EPOCH_MS('p.published_at')} AS t1, NULL::float8 AS t2,
-            p.document_id, NULL::boolean AS has_mentions, NULL::boolean AS has_rejects
-     FROM core.quiet_publication p ${KEY_JOIN} WHERE p.document_id <> ALL($6::bigint[])
+            p.document_id, ${OWN('p')} AS own, NULL::boolean AS has_mentions, NULL::boolean AS has_rejects
+     FROM core.quiet_publication p ${KEY_JOIN}
      UNION ALL
-     SELECT 'o', o.id, k.i, o.value::text, o.status, o.url, ${EPOCH_MS('o.valid_from')}, ${EPOCH_MS('o.valid_to')}, o.document_id, NULL, NULL
-     FROM core.observation o ${KEY_JOIN} WHERE o.document_id <> ALL($6::bigint[])
+     SELECT 'o', o.id, k.i, o.value::text, o.status, o.url, ${EPOCH_MS('o.valid_from')}, ${EPOCH_MS('o.valid_to')}, o.document_id, ${OWN('o')}, NULL, NULL
+     FROM core.observation o ${KEY_JOIN}
      UNION ALL
-     SELECT 'f', d.id, NULL, NULL, NULL, NULL, NULL, NULL, d.id,
+     SELECT 'f', d.id, NULL, NULL, NULL, NULL, NULL, NULL, d.id, NULL,
             EXISTS (SELECT 1 FROM core.target_mention WHERE document_id = d.id), EXISTS (SELECT 1 FROM core.reject WHERE document_id = d.id)
      FROM unnest($6::bigint[]) AS d(id)`,
     values: [...keyArrays(keys), documentIds],
   });
+  const published = items.map(() => new Map<string, PublishedRow>());
   const pubsByKey = new Map<string, PublicationRow[]>();
   const add = (row: PublicationRow) => {
     const list = pubsByKey.get(row.key);
@@ -264,8 +266,16 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
       continue;
     }
     const key = keys[r.key_index - 1]!;
-    add({ id: r.id, key, value: r.value, status: r.status, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url,
-      stored: { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id } });
+    const stored: StoredRow = { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id };
+    const i = r.own === null ? undefined : indexOf.get(r.document_id);
+    if (i === undefined) {
+      add({ id: r.id, key, value: r.value, status: r.status, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url, stored });
+      continue;
+    }
+    // A row of a batch document: what its new reading replaces. One per document and key, in one of the tables.
+    if (published[i]!.has(key)) throw new Error(`storeDocuments: document ${r.document_id} has more than one publication of ${key}`);
+    const [rawValue, unit, unitMult, basis, locator, parserVersion] = JSON.parse(r.own!) as [string, string, number, string, string, string];
+    published[i]!.set(key, { ...stored, key, status: r.status, url: r.url, raw_value: rawValue, unit, unit_mult: unitMult, basis, locator, parser_version: parserVersion });
   }
   // The batch's readings replace what their documents stored.
   items.forEach(({ ctx }, i) => {
@@ -349,15 +359,22 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
     } else counts.revised += added;
   }
 
-  if (quietDeletes.length > 0) await client.query('DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[])', [quietDeletes]);
+  // Every row deleted was read under the locks: the counts say so, or the transaction fails.
+  if (quietDeletes.length > 0) {
+    const { rowCount } = await client.query('DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[])', [quietDeletes]);
+    if (rowCount !== quietDeletes.length) throw new Error(`storeDocuments: ${quietDeletes.length} quiet publications to delete, ${rowCount ?? 0} deleted`);
+  }
   if (deletes.length > 0) {
     // A vintage another document's publication opened, and that opens none now, stays as a quiet publication.
-    const { rowCount } = await client.query(
-      `WITH gone AS (DELETE FROM core.observation WHERE id = ANY($1::bigint[]) RETURNING *)
-       INSERT INTO core.quiet_publication (${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, published_at, document_id)
-       SELECT ${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, valid_from, document_id FROM gone WHERE id = ANY($2::bigint[])`,
+    const { rows: [done] } = await client.query<{ deleted: number; kept: number }>(
+      `WITH gone AS (DELETE FROM core.observation WHERE id = ANY($1::bigint[]) RETURNING *),
+            kept AS (INSERT INTO core.quiet_publication (${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, published_at, document_id)
+                     SELECT ${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, valid_from, document_id FROM gone WHERE id = ANY($2::bigint[]) RETURNING 1)
+       SELECT (SELECT count(*) FROM gone)::int AS deleted, (SELECT count(*) FROM kept)::int AS kept`,
       [deletes, quietFromVintages]);
-    if (rowCount !== quietFromVintages.length) throw new Error(`storeDocuments: ${quietFromVintages.length} vintages to keep as quiet publications, ${rowCount ?? 0} kept`);
+    if (done?.deleted !== deletes.length || done.kept !== quietFromVintages.length) {
+      throw new Error(`storeDocuments: ${deletes.length} vintages to delete and ${quietFromVintages.length} to keep as quiet publications, ${done?.deleted ?? 0} and ${done?.kept ?? 0} done`);
+    }
   }
   // Closings before openings: at most one open vintage per key at every step (the unique index
   // is checked row by row, so the two kinds are two statements, not one). A vintage read now takes
