@@ -42,23 +42,37 @@ export async function writeSnapshots(client: PoolClient, target: TargetRow, plan
     await client.query({ name: 'aggregator-delete-snapshots', text: 'DELETE FROM agg.progress_snapshot WHERE id = ANY($1::bigint[])', values: [stale] });
     counts.deleted = stale.length;
   }
-  for (const closing of closings) {
-    await client.query({ name: 'aggregator-close-snapshot', text: 'UPDATE agg.progress_snapshot SET known_to = $2 WHERE id = $1', values: [closing.id, closing.knownTo] });
+  // Closings before reopenings: at most one open snapshot per target at every step (the unique
+  // index is checked row by row, so the two kinds are two statements).
+  for (const group of [closings.filter((c) => c.knownTo !== null), closings.filter((c) => c.knownTo === null)]) {
+    if (group.length === 0) continue;
+    const { rowCount } = await client.query({
+      name: 'aggregator-close-snapshots',
+      text: `UPDATE agg.progress_snapshot s SET known_to = v.known_to FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, known_to) WHERE s.id = v.id`,
+      values: [group.map((c) => c.id), group.map((c) => c.knownTo)],
+    });
+    if (rowCount !== group.length) throw new Error(`writeSnapshots: ${group.length} snapshots to update, ${rowCount ?? 0} updated`);
   }
-  for (const p of wanted.values()) {
-    const v = p.values;
+  const inserts = [...wanted.values()];
+  if (inserts.length > 0) {
+    // The target's columns once, each snapshot's as parallel arrays: one statement for the history.
+    const column = <T>(pick: (p: PlannedSnapshot) => T) => inserts.map(pick);
     await client.query({
-      name: 'aggregator-insert-snapshot',
+      name: 'aggregator-insert-snapshots',
       text: `INSERT INTO agg.progress_snapshot (release, target_key, scope, indicator, kind, target_value, unit, unit_mult, base_year, target_year,
           actual_value, actual_period, actual_accumulation, partial, actual_status, base_value, progress_pct, gap, cagr_realised_pct,
           cagr_required_pct, projected_value, status, detail, inputs, inputs_checksum, known_from, known_to)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
+       SELECT $1, $2, $3, $4, $5, $6::numeric, $7, $8::smallint, $9::integer, $10::integer, v.*
+       FROM unnest($11::numeric[], $12::text[], $13::text[], $14::boolean[], $15::text[], $16::numeric[], $17::numeric[], $18::numeric[], $19::numeric[],
+                   $20::numeric[], $21::numeric[], $22::text[], $23::jsonb[], $24::jsonb[], $25::text[], $26::timestamptz[], $27::timestamptz[]) AS v`,
       values: [target.release, target.key, target.scope, target.indicator, target.kind, target.value, target.unit, target.unitMult, target.baseYear,
-        target.targetYear, v.actualValue, v.actualPeriod, v.actualAccumulation, v.partial, v.actualStatus, v.baseValue, v.progressPct, v.gap,
-        v.cagrRealisedPct, v.cagrRequiredPct, v.projectedValue, v.status, JSON.stringify(v.detail), JSON.stringify(p.inputs), p.checksum,
-        p.knownFrom, p.knownTo],
+        target.targetYear, column((p) => p.values.actualValue), column((p) => p.values.actualPeriod), column((p) => p.values.actualAccumulation),
+        column((p) => p.values.partial), column((p) => p.values.actualStatus), column((p) => p.values.baseValue), column((p) => p.values.progressPct),
+        column((p) => p.values.gap), column((p) => p.values.cagrRealisedPct), column((p) => p.values.cagrRequiredPct), column((p) => p.values.projectedValue),
+        column((p) => p.values.status), column((p) => JSON.stringify(p.values.detail)), column((p) => JSON.stringify(p.inputs)), column((p) => p.checksum),
+        column((p) => p.knownFrom), column((p) => p.knownTo)],
     });
-    counts.inserted += 1;
+    counts.inserted = inserts.length;
   }
   return counts;
 }
