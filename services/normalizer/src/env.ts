@@ -11,7 +11,7 @@ export const NormalizerEnv = z.object({
    * Documents normalized at once by one replica. Jobs in flight share their round trips (loaded
    * together, stored together in one transaction), so more of them means bigger batches. 32: in
    * the benchmark's backfill, 10 % more pages/s and 9 % less CPU a page than 16 (batches of about
-   * 13 documents instead of 7), the normalizer's peak RSS within the noise; 64 adds little more.
+   * 10 documents instead of 6.5), the normalizer's peak RSS within the noise; 64 adds little more.
    */
   NORMALIZE_CONCURRENCY: intVar(32, 1, 64),
   /**
