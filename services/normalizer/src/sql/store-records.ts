@@ -266,16 +266,18 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
       continue;
     }
     const key = keys[r.key_index - 1]!;
-    const stored: StoredRow = { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id };
     const i = r.own === null ? undefined : indexOf.get(r.document_id);
     if (i === undefined) {
+      const stored: StoredRow = { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id };
       add({ id: r.id, key, value: r.value, status: r.status, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url, stored });
       continue;
     }
     // A row of a batch document: what its new reading replaces. One per document and key, in one of the tables.
     if (published[i]!.has(key)) throw new Error(`storeDocuments: document ${r.document_id} has more than one publication of ${key}`);
     const [rawValue, unit, unitMult, basis, locator, parserVersion] = JSON.parse(r.own!) as [string, string, number, string, string, string];
-    published[i]!.set(key, { ...stored, key, status: r.status, url: r.url, raw_value: rawValue, unit, unit_mult: unitMult, basis, locator, parser_version: parserVersion });
+    // Written out, not spread from `stored`: a spread with more fields after it made each object a slow one.
+    published[i]!.set(key, { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id, key, status: r.status,
+      url: r.url, raw_value: rawValue, unit, unit_mult: unitMult, basis, locator, parser_version: parserVersion });
   }
   // The batch's readings replace what their documents stored.
   items.forEach(({ ctx }, i) => {
