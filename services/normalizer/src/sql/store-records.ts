@@ -1,7 +1,8 @@
 /**
  * Store one document's records in one transaction: its publications (every figure it states),
  * the vintages derived from all publications of the keys it touches, news items, target mentions
- * and rejects. The result depends only on the set of documents normalized, never on their order:
+ * and rejects. A publication is stored once: as the vintage it opens, or in core.quiet_publication
+ * when it opens none. The result depends only on the set of documents normalized, never on their order:
  * storing the same records again changes nothing, a changed figure closes the open vintage and
  * opens one, and records a document no longer yields (after a parser fix) disappear with the
  * vintages they opened.
@@ -170,7 +171,7 @@ export interface StoreItem {
   ctx: StoreContext;
 }
 
-/** `$n::type[], …` for `count` array parameters from `first`, typed in order. */
+/** `$n::type[], …`: one array parameter per type, numbered from `first`. */
 const arrayParams = (types: readonly string[], first: number) => types.map((type, i) => `$${first + i}::${type}[]`).join(', ');
 
 /** Columns of `rows`, each a parallel array (what unnest takes back apart). */
