@@ -61,6 +61,14 @@ describe('fetcher', () => {
       const normalizeJobs = await queues.normalize.getJobCounts('waiting');
       expect(normalizeJobs.waiting).toBe(documents);
       const totalDocuments = await count('SELECT count(*) AS n FROM raw.document');
+      // Each copy archived has exactly one `archived` attempt in the log, naming it, with the job,
+      // the HTTP status and a duration (written by the statement that archived it).
+      const { rows: unlogged } = await db.pool.query(
+        `SELECT d.id FROM raw.document d LEFT JOIN raw.fetch_log l ON l.document_id = d.id AND l.outcome = 'archived'
+         GROUP BY d.id
+         HAVING count(l.id) <> 1
+             OR NOT bool_and(l.http_status = 200 AND l.job_id IS NOT NULL AND l.attempt >= 1 AND l.duration_ms >= 0 AND l.source_key = d.source_key AND l.url = d.url)`);
+      expect(unlogged).toEqual([]);
 
       // Every page was fetched with our User-Agent, and robots.txt was asked for.
       expect(publisher.requests.every((r) => r.userAgent?.startsWith('nst-test/1.0'))).toBe(true);

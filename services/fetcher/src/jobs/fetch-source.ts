@@ -105,9 +105,12 @@ export async function handleFetchJob(job: Job, deps: FetchDeps): Promise<FetchJo
 async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: FetchDeps, started: number): Promise<FetchJobResult> {
   const url = payload.url ?? source.url;
   const role = payload.role ?? (payload.url ? 'document' : source.discovery.links ? 'list' : 'document');
-  const log = (outcome: FetchOutcome, extra: { httpStatus?: number; documentId?: number; errorCode?: string; errorMessage?: string } = {}) => {
-    deps.metrics?.fetchOutcomes.inc({ outcome, status: String(extra.httpStatus ?? '') });
+  const count = (outcome: FetchOutcome, httpStatus?: number) => {
+    deps.metrics?.fetchOutcomes.inc({ outcome, status: String(httpStatus ?? '') });
     if (outcome === 'archived') deps.metrics?.documentsArchived.inc({ source: source.key });
+  };
+  const log = (outcome: FetchOutcome, extra: { httpStatus?: number; documentId?: number; errorCode?: string; errorMessage?: string } = {}) => {
+    count(outcome, extra.httpStatus);
     return insertFetchLog(deps.pool, { sourceKey: source.key, url, jobId: job.id, attempt: job.attemptsMade + 1, outcome, durationMs: performance.now() - started, ...extra });
   };
 
@@ -170,9 +173,11 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: Fetch
     publishedAt: null,
     role,
     format: role === 'list' ? source.format : documentFormat(url, source),
-  });
+  }, { sourceKey: source.key, url, jobId: job.id, attempt: job.attemptsMade + 1, httpStatus: response.status, durationMs: performance.now() - started });
+  // A new copy is logged by the statement that archives it.
   const outcome: FetchOutcome = archived.inserted ? 'archived' : 'unchanged';
-  await log(outcome, { httpStatus: response.status, documentId: archived.id });
+  if (archived.inserted) count(outcome, response.status);
+  else await log(outcome, { httpStatus: response.status, documentId: archived.id });
 
   if (role === 'document' && archived.normalizedAt === null) await enqueueNormalize(deps, archived.id);
   const discovered = role === 'list' && decoded ? await enqueueLinks(decoded.text, response.finalUrl, payload, source, deps) : 0;

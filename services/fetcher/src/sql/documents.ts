@@ -1,6 +1,7 @@
 /** The archive: raw.document reads and writes of the fetcher. */
 import { gzipSync } from 'node:zlib';
 import type { Pool } from '@nst/shared/db';
+import type { FetchLogEntry } from './fetch-log';
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -93,21 +94,31 @@ export interface NewDocument {
   format: string;
 }
 
+/** The fetch-log row of an attempt that archives a document (its outcome `archived`, its document the new row). */
+export type ArchivedLogEntry = Omit<FetchLogEntry, 'outcome' | 'documentId' | 'errorCode' | 'errorMessage'>;
+
 /**
  * Archive a document unless the same canonical content of the same URL is already archived.
- * Returns the document id and whether this call inserted it.
+ * Returns the document id and whether this call inserted it. When it does, `log` is written to
+ * raw.fetch_log by the same statement (outcome `archived`); otherwise the caller logs the attempt.
  */
-export async function archiveDocument(pool: Pool, doc: NewDocument): Promise<{ id: number; inserted: boolean; normalizedAt: Date | null }> {
+export async function archiveDocument(pool: Pool, doc: NewDocument, log: ArchivedLogEntry): Promise<{ id: number; inserted: boolean; normalizedAt: Date | null }> {
   const inserted = await pool.query<{ id: number }>(
-    `INSERT INTO raw.document (source_key, url, final_url, http_status, headers, content_type, charset, body_gzip, body_size,
-                               text, sha256_bytes, sha256_canonical, etag, last_modified, published_at, role, format, canonical_version)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-     ON CONFLICT (source_key, url, sha256_canonical) DO NOTHING
-     RETURNING id`,
+    `WITH archived AS (
+       INSERT INTO raw.document (source_key, url, final_url, http_status, headers, content_type, charset, body_gzip, body_size,
+                                 text, sha256_bytes, sha256_canonical, etag, last_modified, published_at, role, format, canonical_version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+       ON CONFLICT (source_key, url, sha256_canonical) DO NOTHING
+       RETURNING id),
+     logged AS (
+       INSERT INTO raw.fetch_log (source_key, url, job_id, attempt, outcome, http_status, document_id, duration_ms)
+       SELECT $19, $20, $21, $22, 'archived', $23, id, $24 FROM archived)
+     SELECT id FROM archived`,
     [doc.sourceKey, doc.url, doc.finalUrl, doc.httpStatus, JSON.stringify(doc.headers), doc.contentType, doc.charset,
       // PostgreSQL text cannot hold NUL; the verbatim bytes keep it, the convenience text drops it.
       gzipSync(doc.body), doc.body.length, doc.text?.replaceAll('\u0000', '') ?? null, doc.sha256Bytes, doc.sha256Canonical, doc.etag, doc.lastModified,
-      doc.publishedAt, doc.role, doc.format, doc.canonicalVersion],
+      doc.publishedAt, doc.role, doc.format, doc.canonicalVersion,
+      log.sourceKey, log.url, log.jobId ?? null, log.attempt, log.httpStatus ?? null, Math.round(log.durationMs)],
   );
   if (inserted.rows[0]) return { id: inserted.rows[0].id, inserted: true, normalizedAt: null };
   const existing = await pool.query<{ id: number; normalized_at: Date | null }>(
