@@ -160,7 +160,7 @@ describe('normalizer', () => {
 
     it('hands each changed (district, indicator) over as one aggregate job that waits the configured delay, joined by later changes of the key', async () => {
       // Queues of its own: the jobs of the tests above are still waiting under the shared prefix.
-      const own = createQueues({ connection, prefix: `${redis.prefix}-delay` });
+      const own = createQueues({ connection, prefix: `${redis.prefix}:delay` });
       try {
         const delayed = { ...deps, queues: own, aggregateDelayMs: 7_000, aggregateFlushIdleMs: null };
         // Not a first run: every (district, indicator) of the catalog is handed over.
@@ -178,7 +178,7 @@ describe('normalizer', () => {
     });
 
     it('once no normalize job has run for the idle time, the aggregate jobs that wait run at once; while jobs keep running they wait', async () => {
-      const own = createQueues({ connection, prefix: `${redis.prefix}-flush` });
+      const own = createQueues({ connection, prefix: `${redis.prefix}:flush` });
       try {
         const flushing = { ...deps, queues: own, aggregateDelayMs: 60_000, aggregateFlushIdleMs: 300 };
         const first = await normalizeDocument(original, flushing);
