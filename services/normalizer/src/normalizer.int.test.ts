@@ -5,9 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import type { Worker } from 'bullmq';
+import { Worker as BullWorker, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeBody } from '@nst/shared/charset';
 import { closeQueues, createQueues, enqueue, type Queues } from '@nst/shared/jobs';
 import { createLogger } from '@nst/shared/logger';
@@ -177,25 +177,62 @@ describe('normalizer', () => {
       }
     });
 
-    it('once no normalize job has run for the idle time, the aggregate jobs that wait run at once; while jobs keep running they wait', async () => {
-      const own = createQueues({ connection, prefix: `${redis.prefix}:flush` });
-      try {
-        const flushing = { ...deps, queues: own, aggregateDelayMs: 60_000, aggregateFlushIdleMs: 300 };
-        const first = await normalizeDocument(original, flushing);
+    describe('the aggregate flush', () => {
+      let own: Queues;
+      let n = 0;
+      beforeEach(() => {
+        own = createQueues({ connection, prefix: `${redis.prefix}:flush${(n += 1)}` });
+      });
+      afterEach(async () => {
+        for (const queue of Object.values(own)) await queue.obliterate({ force: true });
+        await closeQueues(own);
+      });
+      const flushing = () => ({ ...deps, queues: own, aggregateDelayMs: 60_000, aggregateFlushIdleMs: 1_000 });
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+      it('once no normalize job has run for the idle time and nothing is left upstream, the aggregate jobs that wait run at once; while jobs keep running they wait', async () => {
+        const first = await normalizeDocument(original, flushing());
         expect(first.aggregateJobs).toBeGreaterThan(0);
-        // Jobs one after the other, each starting before the idle time is out: nothing is promoted.
+        // Jobs one after the other, each starting well before the idle time is out: nothing is promoted.
         for (let i = 0; i < 3; i += 1) {
-          await new Promise((resolve) => setTimeout(resolve, 100));
-          await normalizeDocument(original, flushing);
+          await sleep(100);
+          await normalizeDocument(original, flushing());
         }
         expect(await own.aggregate.getDelayedCount()).toBe(first.aggregateJobs);
         // Then idle: every job that waited is waiting to run, long before its 60 s delay.
         await vi.waitFor(async () => expect(await own.aggregate.getWaitingCount()).toBe(first.aggregateJobs), { timeout: 10_000, interval: 100 });
         expect(await own.aggregate.getDelayedCount()).toBe(0);
-      } finally {
-        await own.aggregate.obliterate({ force: true });
-        await closeQueues(own);
-      }
+      });
+
+      it('leaves the jobs to their delay while a fetch or normalize job is still waiting (documents are still coming)', async () => {
+        await enqueue(own, 'fetch-source', { sourceKey: 'bs-bulletin' });
+        const first = await normalizeDocument(original, flushing());
+        await sleep(2_000);
+        expect(await own.aggregate.getDelayedCount()).toBe(first.aggregateJobs);
+        expect(await own.aggregate.getWaitingCount()).toBe(0);
+      });
+
+      it('leaves a job that failed an attempt to its backoff, and promotes the others', async () => {
+        // The (baoshan, gdp) job failed once and waits a minute before its next attempt.
+        await own.aggregate.add('aggregate-indicator', { scope: 'baoshan', indicator: 'gdp' },
+          { deduplication: { id: 'agg_baoshan_gdp', keepLastIfActive: true }, attempts: 3, backoff: { type: 'fixed', delay: 60_000 } });
+        const workerConnection = connection.duplicate();
+        const failing = new BullWorker(own.aggregate.name, async () => {
+          throw new Error('test: aggregate fails');
+        }, { connection: workerConnection, prefix: own.aggregate.opts.prefix });
+        try {
+          await vi.waitFor(async () => expect(await own.aggregate.getDelayedCount()).toBe(1), { timeout: 10_000, interval: 50 });
+        } finally {
+          await failing.close();
+          workerConnection.disconnect();
+        }
+        const [backoff] = await own.aggregate.getDelayed();
+        expect(backoff!.attemptsStarted).toBe(1);
+        // Every key handed over (not a first run), that one folded into the job in backoff.
+        const first = await normalizeDocument(original, flushing());
+        await vi.waitFor(async () => expect(await own.aggregate.getWaitingCount()).toBe(first.aggregateJobs - 1), { timeout: 10_000, interval: 100 });
+        expect((await own.aggregate.getDelayed()).map((job) => job.id)).toEqual([backoff!.id]);
+      });
     });
 
     it('replaying both documents, in any order, changes nothing', async () => {

@@ -31,10 +31,11 @@ import { KEY_COLUMNS, recordsDigest, replaceRejects, storeDocuments, type StoreC
 export const AGGREGATE_DEBOUNCE_MS = 3_000;
 
 /**
- * How long this process runs no normalize job before the aggregate jobs it handed over stop
- * waiting out their delay: the wait only coalesces changes that are still coming, and once the
- * documents stop coming (a backfill's end, a cron run of a few pages) it would only delay the
- * snapshots. A burst keeps jobs running, so it never idles this long.
+ * How long this process runs no normalize job before the aggregate jobs it handed over may stop
+ * waiting out their delay. The wait only coalesces changes that are still coming: once no fetch
+ * and no normalize job is waiting or running anywhere (a backfill's end, the last page of a cron
+ * run), it would only delay the snapshots. While a crawl goes on, whatever its politeness delays,
+ * the fetch queue holds jobs, and the debounce holds.
  */
 export const AGGREGATE_FLUSH_IDLE_MS = 500;
 
@@ -260,29 +261,58 @@ interface AggregateFlush {
 }
 
 /**
- * Once this process has run no normalize job for `aggregateFlushIdleMs`, the aggregate jobs it
- * handed over that still wait are promoted: they run now. Best effort: a job already running,
- * done, or promoted elsewhere is left alone, and one that cannot be promoted runs after its delay.
+ * Once this process has run no normalize job for `aggregateFlushIdleMs`, and no fetch or normalize
+ * job waits or runs in any replica, the aggregate jobs it handed over that still wait out their
+ * first delay are promoted: they run now. Best effort: a job in a retry's backoff keeps it, one
+ * done or promoted elsewhere is left alone, and one that cannot be promoted runs after its delay.
+ * A job running at that moment holds a successor (deduplication keeps the last change of a running
+ * key), created when it ends: its key stays pending and is looked at again after another idle spell.
  */
 function createAggregateFlush(deps: NormalizeDeps): AggregateFlush {
   const idleMs = deps.aggregateFlushIdleMs === undefined ? AGGREGATE_FLUSH_IDLE_MS : deps.aggregateFlushIdleMs;
   const pending = new Set<string>();
   let running = 0;
   let timer: NodeJS.Timeout | undefined;
-  const promote = async (deduplicationId: string) => {
+  /** Promote the job of one key; true when it is running now (its successor is still to come). */
+  const promote = async (deduplicationId: string): Promise<boolean> => {
     const queue = deps.queues.aggregate;
     const jobId = await queue.getDeduplicationJobId(deduplicationId);
     const job = jobId ? await Job.fromId(queue, jobId) : undefined;
-    if (job && (await job.isDelayed())) await job.promote();
+    if (!job) return false;
+    // Never started: only its debounce delays it. A job that ran before waits out its backoff.
+    if (job.attemptsStarted === 0 && (await job.isDelayed())) await job.promote();
+    return job.attemptsStarted > 0 && (await job.isActive());
+  };
+  /** Whether documents are still coming: a fetch or normalize job waits or runs (in any replica). */
+  const upstreamBusy = async () => {
+    const counts = await Promise.all([deps.queues.fetch, deps.queues.normalize].map((queue) => queue.getJobCounts('waiting', 'active', 'prioritized')));
+    return counts.some((count) => Object.values(count).some((n) => n > 0));
+  };
+  const arm = () => {
+    if (running === 0 && pending.size > 0 && idleMs !== null && timer === undefined) timer = setTimeout(() => void flush(), idleMs).unref();
   };
   const flush = async () => {
-    timer = undefined;
     const ids = [...pending];
-    pending.clear();
-    const settled = await Promise.allSettled(ids.map(promote));
-    const failed = settled.filter((outcome) => outcome.status === 'rejected');
-    // Promoted meanwhile by another replica, or taken by a worker: it runs either way.
-    if (failed.length > 0) deps.logger.debug({ failed: failed.length, err: (failed[0] as PromiseRejectedResult).reason }, 'could not promote some aggregate jobs; they run after their delay');
+    try {
+      // Changes are still coming: the debounce holds (the jobs run after their delay).
+      if (await upstreamBusy()) {
+        pending.clear();
+        return;
+      }
+      pending.clear();
+      const settled = await Promise.allSettled(ids.map(promote));
+      settled.forEach((outcome, i) => {
+        if (outcome.status === 'fulfilled' && outcome.value) pending.add(ids[i]!);
+      });
+      const failed = settled.filter((outcome) => outcome.status === 'rejected');
+      // Promoted meanwhile by another replica, or taken by a worker: it runs either way.
+      if (failed.length > 0) deps.logger.debug({ failed: failed.length, err: (failed[0] as PromiseRejectedResult).reason }, 'could not promote some aggregate jobs; they run after their delay');
+    } catch (error) {
+      deps.logger.debug({ err: error }, 'could not look at the queues; the aggregate jobs run after their delay');
+    } finally {
+      timer = undefined;
+      arm();
+    }
   };
   return {
     begin() {
@@ -292,7 +322,7 @@ function createAggregateFlush(deps: NormalizeDeps): AggregateFlush {
     },
     end() {
       running -= 1;
-      if (running === 0 && pending.size > 0 && idleMs !== null && timer === undefined) timer = setTimeout(() => void flush(), idleMs).unref();
+      arm();
     },
     noteHandedOver(deduplicationIds) {
       for (const id of deduplicationIds) pending.add(id);
