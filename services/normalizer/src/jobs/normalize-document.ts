@@ -292,14 +292,12 @@ function createAggregateFlush(deps: NormalizeDeps): AggregateFlush {
     if (running === 0 && pending.size > 0 && idleMs !== null && timer === undefined) timer = setTimeout(() => void flush(), idleMs).unref();
   };
   const flush = async () => {
+    // The keys handed over so far; a job that starts meanwhile adds its own, for the next idle spell.
     const ids = [...pending];
+    pending.clear();
     try {
       // Changes are still coming: the debounce holds (the jobs run after their delay).
-      if (await upstreamBusy()) {
-        pending.clear();
-        return;
-      }
-      pending.clear();
+      if (await upstreamBusy()) return;
       const settled = await Promise.allSettled(ids.map(promote));
       settled.forEach((outcome, i) => {
         if (outcome.status === 'fulfilled' && outcome.value) pending.add(ids[i]!);
