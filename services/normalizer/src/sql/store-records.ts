@@ -181,6 +181,11 @@ function columnsOf(rows: ReadonlyArray<readonly unknown[]>, width: number): unkn
   return columns;
 }
 
+/** Fail the transaction unless a statement touched exactly the rows it was given (a join drops a row silently). */
+function expectRows(rowCount: number | null, expected: number, what: string): void {
+  if (rowCount !== expected) throw new Error(`storeDocuments: ${expected} ${what}, ${rowCount ?? 0} done`);
+}
+
 /** A vintage to write: its publication, and its validity. */
 interface VintageWrite {
   publication: PublicationRow;
@@ -281,12 +286,16 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
       url: r.url, raw_value: rawValue, unit, unit_mult: unitMult, basis, locator, parser_version: parserVersion });
   }
   // The batch's readings replace what their documents stored.
-  items.forEach(({ ctx }, i) => {
+  const readings = items.map(({ ctx }, i) => {
+    const byKey = new Map<string, PublicationRow>();
     for (const [key, r] of uniques[i]!) {
       const before = published[i]!.get(key);
-      add({ id: 0, key, value: r.value, status: r.status, publishedAt: ctx.validFrom, documentId: ctx.documentId, url: ctx.url,
-        reading: { r, ctx, before, same: samePublication(before, r, ctx) } });
+      const reading: PublicationRow = { id: 0, key, value: r.value, status: r.status, publishedAt: ctx.validFrom, documentId: ctx.documentId, url: ctx.url,
+        reading: { r, ctx, before, same: samePublication(before, r, ctx) } };
+      byKey.set(key, reading);
+      add(reading);
     }
+    return byKey;
   });
 
   // Vintages: rows deleted (o→q: copied to the quiet table first), updated (their validity, and what
@@ -314,7 +323,7 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
       const row = published[i]!.get(key);
       if (row?.table === 'o') current.set(`${row.validFrom}|${row.documentId}`, row);
       // A quiet publication of a batch document goes if the document no longer states the key, or its reading now opens a vintage.
-      const reading = publications.find((p) => p.reading && p.documentId === documentIds[i]);
+      const reading = readings[i]!.get(key);
       if (row?.table === 'q' && (!reading || opens.has(reading))) quietDeletes.push(row.id);
     }
     const existed = current.size > 0;
@@ -365,7 +374,7 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   // Every row deleted was read under the locks: the counts say so, or the transaction fails.
   if (quietDeletes.length > 0) {
     const { rowCount } = await client.query('DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[])', [quietDeletes]);
-    if (rowCount !== quietDeletes.length) throw new Error(`storeDocuments: ${quietDeletes.length} quiet publications to delete, ${rowCount ?? 0} deleted`);
+    expectRows(rowCount, quietDeletes.length, 'quiet publications to delete');
   }
   if (deletes.length > 0) {
     // A vintage another document's publication opened, and that opens none now, stays as a quiet publication.
@@ -394,8 +403,8 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
        WHERE o.id = v.id`,
       [group.map((u) => u.id), group.map((u) => u.write.validTo), ...fields],
     );
-    // A join drops a row silently: under the locks every row is there, and the counts say so.
-    if (rowCount !== group.length) throw new Error(`storeDocuments: ${group.length} vintages to update, ${rowCount ?? 0} updated`);
+    // Under the locks every row is there, and the counts say so.
+    expectRows(rowCount, group.length, 'vintages to update');
   }
   const rangesOf = (writes: readonly VintageWrite[]) => {
     const ranges = writes.map(({ publication }) => {
@@ -415,7 +424,7 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
         ...columnsOf(inserts.map(({ publication: { reading } }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length),
         inserts.map((w) => w.publication.documentId), inserts.map((w) => w.publication.publishedAt), inserts.map((w) => w.validTo)],
     );
-    if (rowCount !== inserts.length) throw new Error(`storeDocuments: ${inserts.length} vintages to insert, ${rowCount ?? 0} inserted`);
+    expectRows(rowCount, inserts.length, 'vintages to insert');
   }
   if (moves.length > 0) {
     // Quiet publications of other documents that open a vintage now move to core.observation.
@@ -430,7 +439,7 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
        ORDER BY v.i`,
       [moves.map((w) => w.publication.stored!.id), moves.map((w) => w.validTo), ...rangesOf(moves)],
     );
-    if (rowCount !== moves.length) throw new Error(`storeDocuments: ${moves.length} quiet publications to open vintages, ${rowCount ?? 0} moved`);
+    expectRows(rowCount, moves.length, 'quiet publications to open vintages');
   }
   if (quietUpdates.length > 0) {
     const { rowCount } = await client.query(
@@ -440,7 +449,7 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
       [quietUpdates.map((u) => u.id), quietUpdates.map((u) => u.publication.publishedAt),
         ...columnsOf(quietUpdates.map(({ publication: { reading } }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length)],
     );
-    if (rowCount !== quietUpdates.length) throw new Error(`storeDocuments: ${quietUpdates.length} quiet publications to update, ${rowCount ?? 0} updated`);
+    expectRows(rowCount, quietUpdates.length, 'quiet publications to update');
   }
   if (quietInserts.length > 0) {
     await client.query({
