@@ -134,8 +134,9 @@ describe('the pipeline under faults ends exactly as a clean run', () => {
     }).finally(() => publisher.clearFaults());
     console.log(`kills (seed ${SEED}): ${kills.map((k) => `${k.round}:${k.stage}${k.activeJobs ? `(${k.activeJobs} active)` : ''}`).join(' ')}`);
     expect(kills).toHaveLength(ROUNDS * STAGES.length);
-    // The kills hit work in flight, not idle processes.
-    expect(kills.filter((k) => k.activeJobs > 0).length).toBeGreaterThanOrEqual(3 * ROUNDS);
+    // The kills hit work in flight, not idle processes: at least three in four (a job can end in
+    // the moment between the look at the queue and the kill), and every stage at least once.
+    expect(kills.filter((k) => k.activeJobs > 0).length).toBeGreaterThanOrEqual(Math.ceil((kills.length * 3) / 4));
     for (const stage of STAGES) expect(kills.some((k) => k.stage === stage && k.activeJobs > 0), stage).toBe(true);
   }, 300_000);
 
