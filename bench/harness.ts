@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createPool, type Pool } from '@nst/shared/db';
 import { closeQueues, createQueues, QUEUE_NAMES, type Queues } from '@nst/shared/jobs';
 import { migrate } from '@nst/shared/migrate';
@@ -231,6 +231,10 @@ export async function startStage(stage: Stage, env: Record<string, string>, conf
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', LOG_LEVEL: 'info', PORT: '0', ...tuning(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // BENCH_SERVICE_LOGS=dir: each service's output (its log, and what flags such as --trace-gc print) in dir/<stage>.log.
+  const logDir = process.env.BENCH_SERVICE_LOGS;
+  const logFile = logDir ? `${logDir}/${stage}.log` : undefined;
+  if (logDir) mkdirSync(logDir, { recursive: true });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -238,6 +242,7 @@ export async function startStage(stage: Stage, env: Record<string, string>, conf
     let buffer = '';
     const timer = setTimeout(() => reject(new Error(`${stage} did not start within 30 s: ${stderr}`)), 30_000);
     child.stdout!.on('data', (chunk: Buffer) => {
+      if (logFile !== undefined) appendFileSync(logFile, chunk);
       buffer += chunk.toString('utf8');
       let newline: number;
       while ((newline = buffer.indexOf('\n')) >= 0) {

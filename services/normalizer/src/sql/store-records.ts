@@ -8,7 +8,7 @@
  * vintages they opened.
  */
 import { createHash } from 'node:crypto';
-import type { PoolClient } from '@nst/shared/db';
+import { arrayParam, type PoolClient } from '@nst/shared/db';
 import { periodRange } from '@nst/shared/domain';
 import type { NewsItemRecord, ObservationRecord, RejectRecord, TargetMentionRecord } from '../records';
 import { deriveVintages, type Publication } from '../vintages';
@@ -181,6 +181,13 @@ function columnsOf(rows: ReadonlyArray<readonly unknown[]>, width: number): unkn
   return columns;
 }
 
+/**
+ * Array parameters as {@link arrayParam} literals: a batch sends thousands of elements, which pg
+ * would encode one by one. Times go as ISO text (timestamptz), since pg renders a Date in local time.
+ */
+const arrays = (...columns: ReadonlyArray<readonly unknown[]>) => columns.map(arrayParam);
+const isoOf = (date: Date | null) => date?.toISOString() ?? null;
+
 /** Fail the transaction unless a statement touched exactly the rows it was given (a join drops a row silently). */
 function expectRows(rowCount: number | null, expected: number, what: string): void {
   if (rowCount !== expected) throw new Error(`storeDocuments: ${expected} ${what}, ${rowCount ?? 0} done`);
@@ -236,7 +243,7 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   if (keys.length === 0) return;
   // Then the keys, in key order (after every document lock, see storeDocuments): two batches
   // touching the same keys never deadlock, and never interleave.
-  await client.query({ name: 'nst-lock-keys', text: LOCK_IN_ORDER, values: [keys] });
+  await client.query({ name: 'nst-lock-keys', text: LOCK_IN_ORDER, values: [arrayParam(keys)] });
 
   // The publications and vintages of the keys, and whether each document already has mentions or
   // rejects ('f' rows), in one round trip: one row layout for every kind (t1/t2: published_at, or
@@ -257,7 +264,7 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
      SELECT 'f', d.id, NULL, NULL, NULL, NULL, NULL, NULL, d.id, NULL,
             EXISTS (SELECT 1 FROM core.target_mention WHERE document_id = d.id), EXISTS (SELECT 1 FROM core.reject WHERE document_id = d.id)
      FROM unnest($6::bigint[]) AS d(id)`,
-    values: [...keyArrays(keys), documentIds],
+    values: arrays(...keyArrays(keys), documentIds),
   });
   const published = items.map(() => new Map<string, PublishedRow>());
   const pubsByKey = new Map<string, PublicationRow[]>();
@@ -373,7 +380,7 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
 
   // Every row deleted was read under the locks: the counts say so, or the transaction fails.
   if (quietDeletes.length > 0) {
-    const { rowCount } = await client.query('DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[])', [quietDeletes]);
+    const { rowCount } = await client.query('DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[])', arrays(quietDeletes));
     expectRows(rowCount, quietDeletes.length, 'quiet publications to delete');
   }
   if (deletes.length > 0) {
@@ -383,7 +390,7 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
             kept AS (INSERT INTO core.quiet_publication (${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, published_at, document_id)
                      SELECT ${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, valid_from, document_id FROM gone WHERE id = ANY($2::bigint[]) RETURNING 1)
        SELECT (SELECT count(*) FROM gone)::int AS deleted, (SELECT count(*) FROM kept)::int AS kept`,
-      [deletes, quietFromVintages]);
+      arrays(deletes, quietFromVintages));
     if (done?.deleted !== deletes.length || done.kept !== quietFromVintages.length) {
       throw new Error(`storeDocuments: ${deletes.length} vintages to delete and ${quietFromVintages.length} to keep as quiet publications, ${done?.deleted ?? 0} and ${done?.kept ?? 0} done`);
     }
@@ -401,7 +408,7 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
       `UPDATE core.observation o SET valid_to = v.valid_to, ${FIELDS.map((c) => `${c} = coalesce(v.${c}, o.${c})`).join(', ')}, recorded_at = now()
        FROM unnest($1::bigint[], $2::timestamptz[], ${arrayParams(FIELD_TYPES, 3)}) AS v(id, valid_to, ${FIELDS.join(', ')})
        WHERE o.id = v.id`,
-      [group.map((u) => u.id), group.map((u) => u.write.validTo), ...fields],
+      arrays(group.map((u) => u.id), group.map((u) => isoOf(u.write.validTo)), ...fields),
     );
     // Under the locks every row is there, and the counts say so.
     expectRows(rowCount, group.length, 'vintages to update');
@@ -420,9 +427,9 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
        SELECT ${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to
        FROM unnest(${arrayParams(['text', 'text', 'text', 'text', 'text', 'date', 'date', ...FIELD_TYPES, 'bigint', 'timestamptz', 'timestamptz'], 1)})
             AS v(${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to)`,
-      [...keyArrays(inserts.map((w) => w.publication.key)), ...rangesOf(inserts),
+      arrays(...keyArrays(inserts.map((w) => w.publication.key)), ...rangesOf(inserts),
         ...columnsOf(inserts.map(({ publication: { reading } }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length),
-        inserts.map((w) => w.publication.documentId), inserts.map((w) => w.publication.publishedAt), inserts.map((w) => w.validTo)],
+        inserts.map((w) => w.publication.documentId), inserts.map((w) => isoOf(w.publication.publishedAt)), inserts.map((w) => isoOf(w.validTo))),
     );
     expectRows(rowCount, inserts.length, 'vintages to insert');
   }
@@ -437,7 +444,7 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
        FROM unnest($1::bigint[], $2::timestamptz[], $3::date[], $4::date[]) WITH ORDINALITY AS v(id, valid_to, period_start, period_end, i)
             JOIN moved p ON p.id = v.id
        ORDER BY v.i`,
-      [moves.map((w) => w.publication.stored!.id), moves.map((w) => w.validTo), ...rangesOf(moves)],
+      arrays(moves.map((w) => w.publication.stored!.id), moves.map((w) => isoOf(w.validTo)), ...rangesOf(moves)),
     );
     expectRows(rowCount, moves.length, 'quiet publications to open vintages');
   }
@@ -446,8 +453,8 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
       `UPDATE core.quiet_publication q SET ${FIELDS.map((c) => `${c} = v.${c}`).join(', ')}, published_at = v.published_at
        FROM unnest($1::bigint[], $2::timestamptz[], ${arrayParams(FIELD_TYPES, 3)}) AS v(id, published_at, ${FIELDS.join(', ')})
        WHERE q.id = v.id`,
-      [quietUpdates.map((u) => u.id), quietUpdates.map((u) => u.publication.publishedAt),
-        ...columnsOf(quietUpdates.map(({ publication: { reading } }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length)],
+      arrays(quietUpdates.map((u) => u.id), quietUpdates.map((u) => isoOf(u.publication.publishedAt)),
+        ...columnsOf(quietUpdates.map(({ publication: { reading } }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length)),
     );
     expectRows(rowCount, quietUpdates.length, 'quiet publications to update');
   }
@@ -456,8 +463,8 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
       name: 'nst-insert-quiet-publications',
       text: `INSERT INTO core.quiet_publication (${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, published_at, document_id)
        SELECT * FROM unnest(${arrayParams(['text', 'text', 'text', 'text', 'text', ...FIELD_TYPES, 'timestamptz', 'bigint'], 1)})`,
-      values: [...keyArrays(quietInserts.map((p) => p.key)), ...columnsOf(quietInserts.map(({ reading }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length),
-        quietInserts.map((p) => p.publishedAt), quietInserts.map((p) => p.documentId)],
+      values: arrays(...keyArrays(quietInserts.map((p) => p.key)), ...columnsOf(quietInserts.map(({ reading }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length),
+        quietInserts.map((p) => isoOf(p.publishedAt)), quietInserts.map((p) => p.documentId)),
     });
   }
 }
