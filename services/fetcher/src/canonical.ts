@@ -58,7 +58,9 @@ export function canonicalText(html: string): string {
 
 function isVolatile(attribs: Record<string, string>): boolean {
   const { class: className = '', id = '' } = attribs;
-  return VOLATILE_MARKS.some((mark) => className.includes(mark) || id.includes(mark));
+  // A loop, not `some` with a closure: this runs for every start tag of every page fetched.
+  for (const mark of VOLATILE_MARKS) if (className.includes(mark) || id.includes(mark)) return true;
+  return false;
 }
 
 /**
