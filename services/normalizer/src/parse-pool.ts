@@ -32,8 +32,10 @@ export interface ParsePoolOptions {
   /** Heap (V8 old generation) of each thread; a parse that exhausts it fails as `unreadable_document`. Default 512. */
   maxOldGenerationSizeMb?: number;
   /**
-   * Young generation of each thread, where a parse's garbage is born and dies. Default 8: measured
-   * on the 20 KB benchmark article, within the noise of V8's default speed and about 40 MB less resident.
+   * Young generation of each thread, where a parse's garbage is born and dies. Default 16: two
+   * threads parsing the benchmark's 20 KB articles spent 2.23 ms of CPU a document with 16 MB,
+   * 2.91 with 8 and 2.23–2.28 with 24 (README "Performance"). A page's DOM lives as long as its
+   * parse: with 8 MB, scavenges came often enough to catch most DOMs twice and promote them.
    */
   maxYoungGenerationSizeMb?: number;
   /** Let `test:` URLs misbehave in the threads (see parse-worker-thread.ts). Tests only. */
@@ -146,7 +148,7 @@ class ThreadPool implements ParsePool {
     this.threads = options.threads;
     this.parseTimeoutMs = options.parseTimeoutMs ?? 60_000;
     this.maxOldGenerationSizeMb = options.maxOldGenerationSizeMb ?? 512;
-    this.maxYoungGenerationSizeMb = options.maxYoungGenerationSizeMb ?? 8;
+    this.maxYoungGenerationSizeMb = options.maxYoungGenerationSizeMb ?? 16;
     this.workerData = { indicators: options.indicators, ...(options.testHooks ? { testHooks: true } : {}) };
     this.dispatch();
   }

@@ -3,10 +3,9 @@
  * sheet). Merged cells (rowspan/colspan, XLSX merges) are copied into every slot they cover, with
  * `spanned` set on the copies, so header labels reach every column below them.
  */
-import type { CheerioAPI } from 'cheerio/slim';
 import { isTag as isElement, type Element } from 'domhandler';
 import { findAll, findOne, textContent } from 'domutils';
-import { collapse } from './page';
+import { collapse, type PageQuery } from './page';
 
 export interface GridCell {
   text: string;
@@ -38,7 +37,7 @@ function readSpan(value: string | undefined): number {
 }
 
 /** Every `<table>` of the page as a grid, outermost tables only once (nested layout tables skipped). */
-export function readHtmlTables($: CheerioAPI): TableGrid[] {
+export function readHtmlTables($: PageQuery): TableGrid[] {
   const grids: TableGrid[] = [];
   // Walked on the DOM nodes directly: wrapping every row and cell in a Cheerio object cost more
   // than reading the table.
@@ -53,7 +52,7 @@ export function readHtmlTables($: CheerioAPI): TableGrid[] {
 
 const isTag = (name: string) => (node: Element) => node.name === name;
 
-function readHtmlTable($: CheerioAPI, table: Element, name: string): TableGrid {
+function readHtmlTable($: PageQuery, table: Element, name: string): TableGrid {
   const rows: GridCell[][] = [];
   // Slots already taken by a rowspan from a row above: rowIndex → colIndex → cell.
   const carried = new Map<number, Map<number, GridCell>>();
@@ -103,7 +102,7 @@ export function finishGrid(rows: Array<Array<GridCell | undefined>>, caption: st
  * The table's title: its `<caption>`, else the nearest text before it (a heading or paragraph
  * such as "2025年1-10月宝山区主要经济指标（单位：亿元）"), at most two blocks back.
  */
-function readCaption($: CheerioAPI, table: Element): string {
+function readCaption($: PageQuery, table: Element): string {
   const caption = collapse($(table).children('caption').text());
   if (caption !== '') return caption;
   const parts: string[] = [];
@@ -119,7 +118,7 @@ function readCaption($: CheerioAPI, table: Element): string {
   return parts.join(' ');
 }
 
-function readNotes($: CheerioAPI, table: Element): string {
+function readNotes($: PageQuery, table: Element): string {
   const parts: string[] = [];
   let node = $(table).next();
   for (let steps = 0; node.length > 0 && steps < 3; steps += 1) {

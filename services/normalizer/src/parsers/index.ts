@@ -10,13 +10,13 @@
  */
 import { NonRetryableError } from '@nst/shared/errors';
 import { parseHtmlWithin } from '@nst/shared/markup';
-import { load } from 'cheerio/slim';
 import { parseCell } from '../numbers';
 import type { IndicatorCatalog } from '../indicators';
 import { ParsedRecord, type ObservationRecord, type ParseInput, type ParseResult, type RejectRecord } from '../records';
 import { parseBulletin } from './bulletin';
 import { parseNewsArticle } from './news';
 
+import { queryPage } from './page';
 import { parseStatsTable } from './stats-table';
 import { OLE2_MAGIC, ZIP_MAGIC, parseXlsx } from './xlsx';
 
@@ -41,7 +41,7 @@ export function guessFormat(bytes: Buffer, text: string): ParseInput['format'] {
   // Too deep to load safely: any HTML format will refuse it with the reason; don't load it here.
   const dom = parseHtmlWithin(text);
   if (!dom) return 'stats-table';
-  const $ = load(dom);
+  const $ = queryPage(dom);
   const title = `${$('title').first().text()} ${$('h1').first().text()}`;
   if (/统计公报|经济运行情况|经济运行简况|国民经济和社会发展|statistical communiqu|statistical bulletin/i.test(title)) return 'bulletin';
   const figures = $('td, th')

@@ -5,11 +5,40 @@
 import { decodeBody } from '@nst/shared/charset';
 import { NonRetryableError } from '@nst/shared/errors';
 import { MAX_MARKUP_DEPTH, markupDepth, parseHtmlWithin } from '@nst/shared/markup';
-import { load, type CheerioAPI } from 'cheerio/slim';
+import { load, type BasicAcceptedElems, type Cheerio, type SelectorType } from 'cheerio/slim';
+import type { AnyNode, Document, Element } from 'domhandler';
 import type { ParseInput } from '../records';
 
+/** A page's DOM queried with cheerio: `$(selector)` over the whole page, `$(node)`, `$.root()`. */
+export interface PageQuery {
+  <T extends AnyNode, S extends string>(selector: S | BasicAcceptedElems<T>): Cheerio<S extends SelectorType ? Element : T>;
+  root(): Cheerio<Document>;
+  readonly dom: Document;
+}
+
+/**
+ * One cheerio instance queries every page, each with the page as its root: what `load(dom)` gives,
+ * without its cost. `load` defines a class of its own on every call, whose methods close over the
+ * page, and V8's young-generation collections kept that class, and through it the page's whole
+ * DOM, alive until a full collection: every page's DOM was promoted to the old generation (about
+ * 150 KB a page; README "Performance"). Selectors find the same elements; only `:root` would
+ * differ (the shared instance's root), and no parser uses it.
+ */
+const shared = load([]);
+
+function rootOf(this: PageQuery): Cheerio<Document> {
+  return shared(this.dom);
+}
+
+export function queryPage(dom: Document): PageQuery {
+  const query = ((selector: string | BasicAcceptedElems<AnyNode>) => shared(selector, null, dom)) as PageQuery & { dom: Document };
+  query.dom = dom;
+  query.root = rootOf;
+  return query;
+}
+
 export interface Page {
-  $: CheerioAPI;
+  $: PageQuery;
   text: string;
   title: string;
   /** ISO 8601 with the +08:00 offset publishers mean, when the page states a time. */
@@ -52,7 +81,7 @@ export function loadPage(input: ParseInput): Page {
       ? `the markup nests elements ${depth} deep (at most ${MAX_MARKUP_DEPTH} are read)`
       : `the markup nests elements more than ${MAX_MARKUP_DEPTH} deep as parsed (at most ${MAX_MARKUP_DEPTH} are read)`);
   }
-  const $ = load(dom);
+  const $ = queryPage(dom);
   $('script, style, noscript, iframe, svg').remove();
   const title = readTitle($);
   const publishedAt = readPublishedAt($);
@@ -60,7 +89,7 @@ export function loadPage(input: ParseInput): Page {
 }
 
 /** The article title: the article heading when there is one, else `<title>` minus the site name. */
-export function readTitle($: CheerioAPI): string {
+export function readTitle($: PageQuery): string {
   const meta = $('meta[name="ArticleTitle"], meta[property="og:title"], meta[name="title"]').attr('content')?.trim();
   if (meta) return collapse(meta);
   const heading = $('.article-title, .title h1, .content-title, #title, .xl-title, h1').first().text();
@@ -74,7 +103,7 @@ export function readTitle($: CheerioAPI): string {
  * The publication time: `<meta name="PubDate">` (TRS CMS, used by most Shanghai portals),
  * `article:published_time`, `<time datetime>`, else a "发布时间 / 发布日期 / Updated" line.
  */
-export function readPublishedAt($: CheerioAPI): string | undefined {
+export function readPublishedAt($: PageQuery): string | undefined {
   const metaValue =
     $('meta[name="PubDate"], meta[name="pubdate"], meta[name="publishdate"], meta[property="article:published_time"], meta[name="firstpublishedtime"]').attr('content') ??
     $('time[datetime]').attr('datetime');
@@ -135,7 +164,7 @@ export function collapse(text: string): string {
  * The readable text of the article: the main content container when one is recognisable, else
  * the body, with block elements turned into line breaks so paragraphs stay apart.
  */
-export function readArticleText($: CheerioAPI): string {
+export function readArticleText($: PageQuery): string {
   const candidates = ['#ivs_content', '.TRS_Editor', '.article-content', '.article_content', '#zoom', '.content', '.xl-content', 'article', '#content', '.main', 'body'];
   const container = candidates.map((selector) => $(selector).first()).find((node) => node.length > 0 && collapse(node.text()).length > 40) ?? $('body');
   const clone = container.clone();
