@@ -164,7 +164,7 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-const CLOCK_TICKS = 100; // USER_HZ on Linux
+export const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 /** CPU seconds (user + system) a live process has used so far, from /proc/<pid>/stat. */
 export function readCpuSeconds(pid: number, options: { reapedChildren?: boolean } = {}): number {

@@ -4,6 +4,7 @@
  *
  *   pnpm bench                                   # parse, pipeline (n=50, 200), reprocess, aggregate (10k, 1M)
  *   pnpm bench --only parse,aggregate            # some measures
+ *   pnpm bench --only parse-pool                 # the parse threads alone: CPU per document, by thread
  *   pnpm bench --n 50 --observations 10000       # other sizes
  *   pnpm bench --only pipeline --n 200 --profile # services started with --cpu-prof (bench-out/profiles/<stage>/)
  *   pnpm bench --only pipeline --n 50 --keep     # keep the database to look into it (its URL is printed)
@@ -18,10 +19,11 @@ import { compareWith } from './compare';
 import { buildBundles } from '../scripts/build';
 import { note, round, runPendingCleanups, type BenchConfig } from './harness';
 import { measureParse } from './parse';
+import { measureParsePool } from './parse-pool';
 import { measurePipeline, startPipelineRun } from './pipeline';
 import { measureReprocess } from './reprocess';
 
-const MEASURES = ['parse', 'pipeline', 'reprocess', 'aggregate'] as const;
+const MEASURES = ['parse', 'parse-pool', 'pipeline', 'reprocess', 'aggregate'] as const;
 type Measure = (typeof MEASURES)[number];
 
 const list = (value: string) => value.split(',').map((part) => part.trim()).filter(Boolean);
@@ -67,6 +69,8 @@ async function main(): Promise<void> {
     note(`built ${bundles.length} bundles in ${round((performance.now() - started) / 1000, 1)} s`);
   }
   if (only.has('parse')) await measureParse({ seconds: Number(values['parse-seconds']) });
+  // 1,000 articles, four times over: about 4,000 parses, as many as the pipeline's N = 200.
+  if (only.has('parse-pool')) await measureParsePool({ n: 50, rounds: 4 });
 
   if (runsServices) {
     const sizes = list(values.n!).map(Number);

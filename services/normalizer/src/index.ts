@@ -1,9 +1,11 @@
 /**
- * The normalizer's public surface for the CLI (the operator's composition root): the parse entry,
- * the catalog builder and the record contract. Parsers are pure, so `nst parse` runs them without
+ * The normalizer's public surface for the CLI (the operator's composition root) and the bench: the
+ * parse entry, the parse threads as the service runs them, the catalog builder and the record contract. Parsers are pure, so `nst parse` runs them without
  * Redis or PostgreSQL.
  */
 export { guessFormat, parseDocument, sniffBytes, validateRecords, type DocumentKind } from './parsers/index';
+export { createParsePool, defaultParseThreads, type ParsePool, type ParsePoolOptions } from './parse-pool';
+export type { ArchivedInput } from './archived-input';
 export { buildIndicatorCatalog, IndicatorCatalog, indicatorFrequency, normalizeLabel } from './indicators';
 export {
   PARSER_VERSION,

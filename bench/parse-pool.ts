@@ -1,0 +1,92 @@
+/**
+ * Measure `parse-pool`: the normalizer's parse threads alone, as the service runs them (the pool's
+ * default threads and young generation, 32 documents in flight as NORMALIZE_CONCURRENCY's default),
+ * over the benchmark's synthetic articles handed over as the archive holds them (gzip, charset).
+ * CPU per document over the whole process, split by thread: this process's main thread, the parse
+ * threads, and the rest (V8's helper threads: parallel scavenges, concurrent marking, compiling).
+ * No database, no queue, no other process: much steadier than the pipeline, which makes it the
+ * measure to read a change of the parse or of its garbage collection by.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { createParsePool, defaultParseThreads, type ArchivedInput } from '@nst/normalizer';
+import { decodeBody } from '@nst/shared/charset';
+import { loadSeeds } from '@nst/shared/seeds';
+import { CLOCK_TICKS, note, report, round } from './harness';
+import { BENCH_HOST, generateBenchSite } from './site';
+
+/** Documents in flight, as NORMALIZE_CONCURRENCY's default keeps them. */
+const IN_FLIGHT = 32;
+
+/** CPU seconds of each thread of this process, by thread id. */
+function threadCpuSeconds(): Map<number, number> {
+  const threads = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      threads.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return threads;
+}
+
+export async function measureParsePool(options: { n: number; rounds: number }): Promise<void> {
+  const site = generateBenchSite(options.n);
+  const inputs: ArchivedInput[] = [...site.files.entries()]
+    .filter(([path]) => /\/t\d{8}_\d+\.html$/.test(path))
+    .map(([path, file], i) => ({
+      documentId: i + 1,
+      bodyGzip: gzipSync(file.body),
+      hasText: true,
+      charset: decodeBody(file.body, file.contentType).charset,
+      contentType: file.contentType,
+      url: `https://${path}`,
+      format: 'stats-table',
+      lang: 'zh',
+      fetchedAt: new Date(),
+    }));
+  const before = new Set(threadCpuSeconds().keys());
+  const pool = createParsePool({ indicators: (await loadSeeds()).indicators, threads: defaultParseThreads() });
+  try {
+    // One pass to start the threads and warm their code up, not measured.
+    await Promise.all(inputs.slice(0, IN_FLIGHT * 2).map((input) => pool.parse(input)));
+    const parseThreads = [...threadCpuSeconds().keys()].filter((tid) => !before.has(tid));
+    const documents = inputs.length * options.rounds;
+    note(`parse-pool: ${pool.threads} thread(s), ${documents} documents (${inputs.length} articles of ${site.meanArticleBytes} bytes, ${options.rounds} rounds), ${IN_FLIGHT} in flight`);
+    const cpuBefore = threadCpuSeconds();
+    const started = performance.now();
+    let next = 0;
+    let records = 0;
+    const lane = async () => {
+      while (next < documents) {
+        const input = inputs[next++ % inputs.length]!;
+        const result = await pool.parse(input);
+        records += result.records.length;
+      }
+    };
+    await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+    const seconds = (performance.now() - started) / 1000;
+    const used = [...threadCpuSeconds()].map(([tid, cpu]) => [tid, cpu - (cpuBefore.get(tid) ?? 0)] as const);
+    const sum = (keep: (tid: number) => boolean) => used.filter(([tid]) => keep(tid)).reduce((total, [, cpu]) => total + cpu, 0);
+    const total = sum(() => true);
+    const main = sum((tid) => tid === process.pid);
+    const threads = sum((tid) => parseThreads.includes(tid));
+    report({
+      measure: 'parse-pool',
+      host: BENCH_HOST,
+      threads: pool.threads,
+      documents,
+      records,
+      seconds: round(seconds, 2),
+      documentsPerSecond: round(documents / seconds),
+      cpuMsPerDocument: round((total * 1000) / documents, 3),
+      // Parse threads: the parse itself and its share of each scavenge; other: mostly V8's helpers.
+      cpuSeconds: { main: round(main, 2), parseThreads: round(threads, 2), other: round(total - main - threads, 2) },
+    });
+  } finally {
+    await pool.close();
+  }
+}
