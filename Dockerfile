@@ -32,7 +32,7 @@ EXPOSE 9102
 # Semi-spaces of 4 MB on the main thread (parsing runs in a thread of its own, with its own heap):
 # with the parse thread's small young generation, about 50 MB less at peak (README "Performance").
 # The same flags as scripts/build.ts (bundleArgs), which the bench and the tests run.
-CMD ["node", "--max-semi-space-size=6", "services/normalizer/dist/main.mjs"]
+CMD ["node", "--max-semi-space-size=4", "services/normalizer/dist/main.mjs"]
 
 FROM base AS aggregator
 EXPOSE 9103

@@ -17,13 +17,11 @@ export const PACKAGES: ReadonlyArray<{ dir: string; entries: Readonly<Record<str
 
 /**
  * Node flags a bundle runs with (the Dockerfile and the packages' start scripts say the same,
- * scripts/build.test.ts checks it): the normalizer's main thread keeps 6 MB semi-spaces, since it
- * parses nothing itself (README "Performance"). V8's flags are the process's: this one also caps
- * the parse threads' semi-spaces, whatever their resourceLimits ask, and at 4 MB it took back what
- * their 16 MB young generation gains (2.94–3.10 against 2.24 ms of CPU a document).
+ * scripts/build.test.ts checks it): the normalizer's main thread keeps 4 MB semi-spaces, since it
+ * parses nothing itself (README "Performance").
  */
 const NODE_FLAGS: Readonly<Record<string, readonly string[]>> = {
-  'services/normalizer/src/main.ts': ['--max-semi-space-size=6'],
+  'services/normalizer/src/main.ts': ['--max-semi-space-size=4'],
 };
 
 /**
