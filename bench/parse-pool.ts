@@ -5,7 +5,10 @@
  * CPU per document over the whole process, split by thread: this process's main thread, the parse
  * threads, and the rest (V8's helper threads: parallel scavenges, concurrent marking, compiling).
  * No database, no queue, no other process: much steadier than the pipeline, which makes it the
- * measure to read a change of the parse or of its garbage collection by.
+ * measure to read a change of the parse or of its garbage collection by. This process runs without
+ * the service's `--max-semi-space-size=4`, which caps the threads' young generation too: run it
+ * as `node --max-semi-space-size=4 --import tsx bench/run.ts --only parse-pool` to see them as
+ * the service has them.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';

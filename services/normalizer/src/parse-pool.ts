@@ -34,8 +34,9 @@ export interface ParsePoolOptions {
   /**
    * Young generation of each thread, where a parse's garbage is born and dies. Default 16: two
    * threads parsing the benchmark's 20 KB articles spent 2.23 ms of CPU a document with 16 MB,
-   * 2.91 with 8 and 2.23–2.28 with 24 (README "Performance"). A page's DOM lives as long as its
-   * parse: with 8 MB, scavenges came often enough to catch most DOMs twice and promote them.
+   * 2.91 with 8 and 2.23–2.28 with 24 (`pnpm bench --only parse-pool`; README "Performance").
+   * A process-wide `--max-semi-space-size` caps it whatever this asks: under the service's 4 MB
+   * (scripts/bundles.ts) the threads parse as with about 8.
    */
   maxYoungGenerationSizeMb?: number;
   /** Let `test:` URLs misbehave in the threads (see parse-worker-thread.ts). Tests only. */
