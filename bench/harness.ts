@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createPool, type Pool } from '@nst/shared/db';
 import { closeQueues, createQueues, QUEUE_NAMES, type Queues } from '@nst/shared/jobs';
 import { migrate } from '@nst/shared/migrate';
@@ -231,11 +231,14 @@ export async function startStage(stage: Stage, env: Record<string, string>, conf
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', LOG_LEVEL: 'info', PORT: '0', ...tuning(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  // BENCH_SERVICE_LOGS=dir: each service's output (its log, and what flags such as --trace-gc print) in dir/<stage>.log.
+  // BENCH_SERVICE_LOGS=dir: each service's output, stdout and stderr (its log, and what flags such
+  // as --trace-gc print), in dir/<stage>.log, started afresh with each process: the last run's.
   const logDir = process.env.BENCH_SERVICE_LOGS;
   const logFile = logDir ? `${logDir}/${stage}.log` : undefined;
   if (logDir) mkdirSync(logDir, { recursive: true });
+  if (logFile !== undefined) writeFileSync(logFile, '');
   let stderr = '';
+  if (logFile !== undefined) child.stderr!.on('data', (chunk: Buffer) => appendFileSync(logFile, chunk));
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {

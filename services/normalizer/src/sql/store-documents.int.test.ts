@@ -313,6 +313,22 @@ describe('storeDocuments', () => {
     for (const [key, vintages] of before) expect(after.get(key)!.replaceAll(' (relabelled)', '')).toBe(vintages);
   });
 
+  it('m: a document stating a time outside years 1–9999 stores it as PostgreSQL reads it (ISO text cannot carry it)', async () => {
+    await reset(batch.pool);
+    const [original] = idsOf('batch', ['original']);
+    const item = await readingOf(batch.pool, catalog, original!);
+    // A CMS placeholder such as "0000-01-01 08:00:00+08:00": year 0, which toISOString writes as 0000-…
+    for (const stated of [new Date('0000-01-01T00:00:00Z'), new Date(Date.UTC(10_000, 0, 1, 11))]) {
+      await storeBatch([{ records: item.records, ctx: { ...item.ctx, validFrom: stated, publishedAt: stated } }]);
+      const { rows } = await batch.pool.query<{ ms: number; published: number; n: number }>(
+        `SELECT min(floor(extract(epoch FROM o.valid_from) * 1000))::float8 AS ms, count(*)::int AS n,
+                (SELECT floor(extract(epoch FROM published_at) * 1000)::float8 FROM raw.document WHERE id = $1) AS published
+         FROM core.observation o WHERE o.document_id = $1`, [original]);
+      expect(rows[0]!.n).toBeGreaterThan(0);
+      expect(rows[0]).toMatchObject({ ms: stated.getTime(), published: stated.getTime() });
+    }
+  });
+
   it('k: a publication that starts or stops opening a vintage moves between the tables with all it says, as if stored in that state from the start', async () => {
     await reset(one.pool);
     await reset(batch.pool);

@@ -186,7 +186,16 @@ function columnsOf(rows: ReadonlyArray<readonly unknown[]>, width: number): unkn
  * would encode one by one. Times go as ISO text (timestamptz), since pg renders a Date in local time.
  */
 const arrays = (...columns: ReadonlyArray<readonly unknown[]>) => columns.map(arrayParam);
-const isoOf = (date: Date | null) => date?.toISOString() ?? null;
+/**
+ * A time as ISO text, for years 1–9999: outside them `toISOString` writes `0000-…` or `+010000-…`,
+ * which PostgreSQL refuses. Such a time (a page may state one) stays a Date, and its array goes to
+ * pg as before, which writes it as PostgreSQL reads it (`… BC`, `10000-…`).
+ */
+function isoOf(date: Date | null): string | Date | null {
+  if (date === null) return null;
+  const year = date.getUTCFullYear();
+  return year >= 1 && year <= 9999 ? date.toISOString() : date;
+}
 
 /** Fail the transaction unless a statement touched exactly the rows it was given (a join drops a row silently). */
 function expectRows(rowCount: number | null, expected: number, what: string): void {
