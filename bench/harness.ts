@@ -164,10 +164,13 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-export const CLOCK_TICKS = 100; // USER_HZ on Linux
+const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-/** CPU seconds (user + system) a live process has used so far, from /proc/<pid>/stat. */
-export function readCpuSeconds(pid: number, options: { reapedChildren?: boolean } = {}): number {
+/**
+ * CPU seconds (user + system) a live process has used so far, from /proc/<pid>/stat; 0 once it is
+ * gone. A thread of this process: `self/task/<tid>`.
+ */
+export function readCpuSeconds(pid: number | `self/task/${string}`, options: { reapedChildren?: boolean } = {}): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start after the last ')'.

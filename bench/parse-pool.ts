@@ -10,12 +10,12 @@
  * as `node --max-semi-space-size=4 --import tsx bench/run.ts --only parse-pool` to see them as
  * the service has them.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { createParsePool, defaultParseThreads, type ArchivedInput } from '@nst/normalizer';
 import { decodeBody } from '@nst/shared/charset';
 import { loadSeeds } from '@nst/shared/seeds';
-import { CLOCK_TICKS, note, report, round } from './harness';
+import { note, readCpuSeconds, report, round } from './harness';
 import { BENCH_HOST, generateBenchSite } from './site';
 
 /** Documents in flight, as NORMALIZE_CONCURRENCY's default keeps them. */
@@ -23,17 +23,7 @@ const IN_FLIGHT = 32;
 
 /** CPU seconds of each thread of this process, by thread id. */
 function threadCpuSeconds(): Map<number, number> {
-  const threads = new Map<number, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      threads.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
-    } catch {
-      // The thread ended meanwhile.
-    }
-  }
-  return threads;
+  return new Map(readdirSync('/proc/self/task').map((tid) => [Number(tid), readCpuSeconds(`self/task/${tid}`)]));
 }
 
 export async function measureParsePool(options: { n: number; rounds: number }): Promise<void> {

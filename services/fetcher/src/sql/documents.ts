@@ -1,7 +1,7 @@
 /** The archive: raw.document reads and writes of the fetcher. */
 import { gzipSync } from 'node:zlib';
 import type { Pool } from '@nst/shared/db';
-import type { FetchLogEntry } from './fetch-log';
+import { FETCH_LOG_COLUMNS, fetchLogValues, type FetchLogEntry } from './fetch-log';
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -111,14 +111,14 @@ export async function archiveDocument(pool: Pool, doc: NewDocument, log: Archive
        ON CONFLICT (source_key, url, sha256_canonical) DO NOTHING
        RETURNING id),
      logged AS (
-       INSERT INTO raw.fetch_log (source_key, url, job_id, attempt, outcome, http_status, document_id, duration_ms)
-       SELECT $19, $20, $21, $22, 'archived', $23, id, $24 FROM archived)
+       INSERT INTO raw.fetch_log (${FETCH_LOG_COLUMNS}, document_id)
+       SELECT $19, $20, $21, $22, $23, $24, $25, $26, $27, id FROM archived)
      SELECT id FROM archived`,
     [doc.sourceKey, doc.url, doc.finalUrl, doc.httpStatus, JSON.stringify(doc.headers), doc.contentType, doc.charset,
       // PostgreSQL text cannot hold NUL; the verbatim bytes keep it, the convenience text drops it.
       gzipSync(doc.body), doc.body.length, doc.text?.replaceAll('\u0000', '') ?? null, doc.sha256Bytes, doc.sha256Canonical, doc.etag, doc.lastModified,
       doc.publishedAt, doc.role, doc.format, doc.canonicalVersion,
-      log.sourceKey, log.url, log.jobId ?? null, log.attempt, log.httpStatus ?? null, Math.round(log.durationMs)],
+      ...fetchLogValues({ ...log, outcome: 'archived' })],
   );
   if (inserted.rows[0]) return { id: inserted.rows[0].id, inserted: true, normalizedAt: null };
   const existing = await pool.query<{ id: number; normalized_at: Date | null }>(
