@@ -12,7 +12,7 @@ import { migrate } from '@nst/shared/migrate';
 import { createRedis, waitForRedis } from '@nst/shared/redis';
 import { applySeeds, loadSeeds, type Source } from '@nst/shared/seeds';
 import type { Redis } from 'ioredis';
-import { bundleArgs, ROOT } from '../scripts/bundles';
+import { bundleArgs, bundleEnv, ROOT } from '../scripts/bundles';
 
 export { ROOT };
 /** Profiles and logs of a run land here (ignored by git and eslint). */
@@ -209,10 +209,11 @@ export function readPeakRssMb(pid: number): number {
 
 /**
  * The services' tuning variables set where `pnpm bench` runs (`NORMALIZE_PARSE_THREADS=2 pnpm
- * bench …`): passed on, so a setting can be measured without editing a default.
+ * bench …`), and glibc's malloc settings (`MALLOC_ARENA_MAX=4`, over the bundle's own): passed
+ * on, so a setting can be measured without editing a default.
  */
 function tuning(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => /^(?:FETCH|NORMALIZE|AGGREGATE)_/.test(entry[0]) && entry[1] !== undefined));
+  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => /^(?:FETCH|NORMALIZE|AGGREGATE|MALLOC)_/.test(entry[0]) && entry[1] !== undefined));
 }
 
 /**
@@ -227,11 +228,15 @@ export async function startStage(stage: Stage, env: Record<string, string>, conf
     mkdirSync(`${OUT_DIR}/profiles/${stage}`, { recursive: true });
     args.push('--cpu-prof', `--cpu-prof-dir=${OUT_DIR}/profiles/${stage}`);
   }
-  // Node flags to measure before making them a default (`BENCH_NODE_ARGS='--single-threaded-gc' pnpm bench …`).
-  args.push(...bundleArgs(`services/${stage}/src/main.ts`, (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)));
+  // Node flags to measure before making them a default: BENCH_NODE_ARGS for every service
+  // (`BENCH_NODE_ARGS='--single-threaded-gc' pnpm bench …`), then BENCH_NODE_ARGS_<STAGE> for one
+  // (`BENCH_NODE_ARGS_FETCHER='--max-semi-space-size=16'`); the last of a V8 flag wins.
+  const flags = `${process.env.BENCH_NODE_ARGS ?? ''} ${process.env[`BENCH_NODE_ARGS_${stage.toUpperCase()}`] ?? ''}`;
+  const entry = `services/${stage}/src/main.ts`;
+  args.push(...bundleArgs(entry, flags.split(/\s+/).filter(Boolean)));
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', LOG_LEVEL: 'info', PORT: '0', ...tuning(), ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', LOG_LEVEL: 'info', PORT: '0', ...bundleEnv(entry), ...tuning(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // BENCH_SERVICE_LOGS=dir: each service's output, stdout and stderr (its log, and what flags such

@@ -6,9 +6,10 @@
  * threads, and the rest (V8's helper threads: parallel scavenges, concurrent marking, compiling).
  * No database, no queue, no other process: much steadier than the pipeline, which makes it the
  * measure to read a change of the parse or of its garbage collection by. This process runs without
- * the service's `--max-semi-space-size=4`, which caps the threads' young generation too: run it
- * as `node --max-semi-space-size=4 --import tsx bench/run.ts --only parse-pool` to see them as
- * the service has them.
+ * the service's `--max-semi-space-size=6`, which sizes the threads' young generation too: run it
+ * as `node --max-semi-space-size=6 --import tsx bench/run.ts --only parse-pool` to see them as
+ * the service has them (4, the service's flag before, spent 4.8–4.9 ms of CPU a document where 6
+ * spent 3.8–3.9, in alternating runs of a slow phase of the machine).
  */
 import { readdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';

@@ -1,13 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bundleArgs, PACKAGES, ROOT } from './bundles';
+import { bundleArgs, bundleEnv, PACKAGES, ROOT } from './bundles';
 
 const relative = (args: readonly string[]) => args.map((arg) => arg.replace(ROOT, ''));
 
 describe('what production runs is what pnpm build builds', () => {
-  it('each Dockerfile target runs a bundle with the flags the bench and the tests run it with', () => {
-    const commands = [...readFileSync(`${ROOT}Dockerfile`, 'utf8').matchAll(/^FROM base AS (\S+)\n(?:.*\n)*?CMD (\[.*\])$/gm)]
-      .map(([, target, command]) => ({ target, args: JSON.parse(command!) as string[] }));
+  it('each Dockerfile target runs a bundle with the flags and environment the bench and the tests run it with', () => {
+    const commands = [...readFileSync(`${ROOT}Dockerfile`, 'utf8').matchAll(/^FROM base AS (\S+)\n((?:.*\n)*?)CMD (\[.*\])$/gm)]
+      .map(([, target, body, command]) => ({
+        target,
+        // `ENV A=1 B=2` lines of the target's stage (values without spaces or quotes).
+        env: Object.fromEntries([...body!.matchAll(/^ENV (.+)$/gm)].flatMap(([, pairs]) => pairs!.trim().split(/\s+/).map((pair) => pair.split('=', 2) as [string, string]))),
+        args: JSON.parse(command!) as string[],
+      }));
     expect(commands.map((c) => c.target)).toEqual(['migrate', 'fetcher', 'normalizer', 'aggregator', 'api', 'publisher']);
     const sources: Record<string, string> = {
       migrate: 'packages/cli/src/main.ts',
@@ -17,9 +22,10 @@ describe('what production runs is what pnpm build builds', () => {
       api: 'services/api/src/main.ts',
       publisher: 'services/fetcher/src/publisher/main.ts',
     };
-    for (const { target, args } of commands) {
+    for (const { target, env, args } of commands) {
       const expected = ['node', ...relative(bundleArgs(sources[target!]!)), ...(target === 'migrate' ? ['migrate'] : [])];
       expect(args, target).toEqual(expected);
+      expect(env, target).toEqual(bundleEnv(sources[target!]!));
     }
   });
 
@@ -34,12 +40,13 @@ describe('what production runs is what pnpm build builds', () => {
     expect(dockerfile).not.toMatch(/^(?:ENTRYPOINT|ENV NODE_OPTIONS)/m);
   });
 
-  it("each service's start script runs its bundle with the same flags", () => {
+  it("each service's start script runs its bundle with the same flags and environment", () => {
     for (const { dir, entries } of PACKAGES) {
       if (!dir.startsWith('services/')) continue;
       const { scripts } = JSON.parse(readFileSync(`${ROOT}${dir}/package.json`, 'utf8')) as { scripts: Record<string, string> };
       const args = relative(bundleArgs(`${dir}/${entries.main}`)).map((arg) => arg.replace(`${dir}/`, ''));
-      expect(scripts.start, dir).toBe(['node', ...args].join(' '));
+      const env = Object.entries(bundleEnv(`${dir}/${entries.main}`)).map(([name, value]) => `${name}=${value}`);
+      expect(scripts.start, dir).toBe([...env, 'node', ...args].join(' '));
     }
   });
 });

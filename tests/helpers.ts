@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Pool } from '@nst/shared/db';
-import { bundleArgs, ROOT } from '../scripts/bundles';
+import { bundleArgs, bundleEnv, ROOT } from '../scripts/bundles';
 
 export { ROOT };
 
@@ -22,13 +22,13 @@ export interface ServiceProcess {
 }
 
 /**
- * Run a service's bundle (`bundleArgs`: what the Dockerfile runs), built from these sources by the
+ * Run a service's bundle (`bundleArgs` and `bundleEnv`: what the Dockerfile runs), built from these sources by the
  * integration projects' global setup; `entry` names its source, `services/<stage>/src/main.ts`.
  */
 export function startService(entry: string, env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, bundleArgs(entry), {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', ...bundleEnv(entry), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Array<Record<string, unknown>> = [];
