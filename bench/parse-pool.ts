@@ -9,7 +9,7 @@
  * the service's `--max-semi-space-size=6`, which sizes the threads' young generation too: run it
  * as `node --max-semi-space-size=6 --import tsx bench/run.ts --only parse-pool` to see them as
  * the service has them (4, the service's flag before, spent 4.8–4.9 ms of CPU a document where 6
- * spent 3.8–3.9, in alternating runs of a slow phase of the machine).
+ * spent 3.6–4.1, in alternating runs of a slow phase of the machine).
  */
 import { readdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
