@@ -34,8 +34,8 @@ const NODE_FLAGS: Readonly<Record<string, readonly string[]>> = {
  * collector threads), and glibc would give each of them an arena of its own: two at most now. And
  * a block of 128 KB or more is always mapped on its own and unmapped when freed, where glibc would
  * raise that threshold after each such free and serve later big blocks from the arenas. With the
- * 6 MB semi-spaces above, the normalizer peaked at 267–287 MB over four `--full` reprocesses with
- * both settings, 288–306 MB with two arenas alone (README "Performance").
+ * 6 MB semi-spaces above, the normalizer peaked at 267–291 MB over five `--full` reprocesses with
+ * both settings, 271–306 MB over nine with two arenas alone (README "Performance").
  */
 const BUNDLE_ENV: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   'services/normalizer/src/main.ts': { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' },
