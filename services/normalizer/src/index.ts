@@ -1,7 +1,7 @@
 /**
  * The normalizer's public surface for the CLI (the operator's composition root) and the bench: the
- * parse entry, the parse threads as the service runs them, the catalog builder and the record contract. Parsers are pure, so `nst parse` runs them without
- * Redis or PostgreSQL.
+ * parse entry, the parse threads as the service runs them, the catalog builder and the record
+ * contract. Parsers are pure, so `nst parse` runs them without Redis or PostgreSQL.
  */
 export { guessFormat, parseDocument, sniffBytes, validateRecords, type DocumentKind } from './parsers/index';
 export { createParsePool, defaultParseThreads, type ParsePool, type ParsePoolOptions } from './parse-pool';

@@ -15,7 +15,6 @@ import type { IndicatorCatalog } from '../indicators';
 import { ParsedRecord, type ObservationRecord, type ParseInput, type ParseResult, type RejectRecord } from '../records';
 import { parseBulletin } from './bulletin';
 import { parseNewsArticle } from './news';
-
 import { queryPage } from './page';
 import { parseStatsTable } from './stats-table';
 import { OLE2_MAGIC, ZIP_MAGIC, parseXlsx } from './xlsx';
