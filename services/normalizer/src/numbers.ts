@@ -75,17 +75,27 @@ const FOOTNOTE = /(?:\*+|[①-⑳]|\[\d+\]|\(\d\))$/;
  */
 export function parseCell(raw: string): CellValue {
   // Pure and called several times per cell (row, column and header classification): remembered.
-  const known = parsedCells.get(raw);
-  if (known) return known;
-  const value = readCellValue(raw);
-  if (parsedCells.size >= PARSED_CELLS_MAX) parsedCells.clear();
-  parsedCells.set(raw, value);
-  return value;
+  return parsedCells(raw);
 }
 
-/** Bound of the parseCell memo (cleared when full: tables repeat few distinct texts). */
-const PARSED_CELLS_MAX = 20_000;
-const parsedCells = new Map<string, CellValue>();
+/**
+ * A pure reading of short texts, remembered: tables repeat few distinct texts (cells, labels,
+ * units), and the table reader asks about each several times. Texts longer than `maxLength` are
+ * read every time; the memo is cleared when it holds `max` texts.
+ */
+function remembered<T>(read: (text: string) => T, maxLength = Infinity, max = 20_000): (text: string) => T {
+  const known = new Map<string, T>();
+  return (text) => {
+    if (text.length > maxLength) return read(text);
+    if (known.has(text)) return known.get(text) as T;
+    const value = read(text);
+    if (known.size >= max) known.clear();
+    known.set(text, value);
+    return value;
+  };
+}
+
+const parsedCells = remembered(readCellValue);
 
 function readCellValue(raw: string): CellValue {
   // A trailing % is the column's unit printed in the cell; the column says what the figure measures.
@@ -122,6 +132,10 @@ export function negateDecimal(value: string): string {
  * `个百分点` / percentage points are `pp`, never percent.
  */
 export function parseUnit(word: string): UnitSpec | undefined {
+  return parsedUnits(word);
+}
+
+function readUnit(word: string): UnitSpec | undefined {
   const text = normalizeWidth(word).replace(/\s+/g, ' ').trim().replace(/^[(（[]|[)）\]]$/g, '').trim();
   const lower = text.toLowerCase();
   if (lower === '') return undefined;
@@ -136,6 +150,8 @@ export function parseUnit(word: string): UnitSpec | undefined {
   if (/^(?:个|家|项|户|人|件)$/.test(text)) return { unit: 'count', unitMult: 0 };
   return undefined;
 }
+
+const parsedUnits = remembered(readUnit, 200);
 
 const CHINESE_SCALE: Readonly<Record<string, number>> = { '': 0, 千: 3, 万: 4, 百万: 6, 亿: 8, 万亿: 12 };
 const ENGLISH_SCALE: Readonly<Record<string, number>> = { '': 0, thousand: 3, million: 6, billion: 9, trillion: 12 };
@@ -163,6 +179,11 @@ export function parseQuantity(numberText: string, unitText = ''): Quantity | und
  * Undefined when none is stated.
  */
 export function findStatedUnit(text: string): UnitSpec | undefined {
+  // Asked of every row label and table title; notes, which can run long, are read each time.
+  return statedUnits(text);
+}
+
+function readStatedUnit(text: string): UnitSpec | undefined {
   const normal = normalizeWidth(text);
   const declared = /(?:单位|计量单位)\s*[:：]?\s*([^\s,;，；)）]+)/.exec(normal);
   if (declared?.[1]) {
@@ -177,6 +198,8 @@ export function findStatedUnit(text: string): UnitSpec | undefined {
   }
   return undefined;
 }
+
+const statedUnits = remembered(readStatedUnit, 200);
 
 /**
  * Multiply a plain decimal string by 10^shift without floating point (`0.052`, 2 → `5.2`). Used

@@ -4,7 +4,7 @@
  * `spanned` set on the copies, so header labels reach every column below them.
  */
 import { isTag as isElement, type Element } from 'domhandler';
-import { findAll, findOne, textContent } from 'domutils';
+import { findAll, findOne, nextElementSibling, prevElementSibling, textContent } from 'domutils';
 import { collapse, type PageQuery } from './page';
 
 export interface GridCell {
@@ -41,10 +41,10 @@ export function readHtmlTables($: PageQuery): TableGrid[] {
   const grids: TableGrid[] = [];
   // Walked on the DOM nodes directly: wrapping every row and cell in a Cheerio object cost more
   // than reading the table.
-  for (const table of findAll(isTag('table'), $.root().toArray())) {
+  for (const table of findAll(isTag('table'), $.dom.children)) {
     // A table holding other tables is page layout; its inner tables are read on their own.
     if (findOne(isTag('table'), table.children)) continue;
-    const grid = readHtmlTable($, table, `table[${grids.length}]`);
+    const grid = readHtmlTable(table, `table[${grids.length}]`);
     if (grid.rows.length > 0) grids.push(grid);
   }
   return grids;
@@ -52,7 +52,7 @@ export function readHtmlTables($: PageQuery): TableGrid[] {
 
 const isTag = (name: string) => (node: Element) => node.name === name;
 
-function readHtmlTable($: PageQuery, table: Element, name: string): TableGrid {
+function readHtmlTable(table: Element, name: string): TableGrid {
   const rows: GridCell[][] = [];
   // Slots already taken by a rowspan from a row above: rowIndex → colIndex → cell.
   const carried = new Map<number, Map<number, GridCell>>();
@@ -86,7 +86,7 @@ function readHtmlTable($: PageQuery, table: Element, name: string): TableGrid {
     fillCarried();
     rows.push(row);
   });
-  return finishGrid(rows, readCaption($, table), readNotes($, table), name);
+  return finishGrid(rows, readCaption(table), readNotes(table), name);
 }
 
 /** Pad ragged rows with empty cells so every row has the same width. */
@@ -102,30 +102,32 @@ export function finishGrid(rows: Array<Array<GridCell | undefined>>, caption: st
  * The table's title: its `<caption>`, else the nearest text before it (a heading or paragraph
  * such as "2025年1-10月宝山区主要经济指标（单位：亿元）"), at most two blocks back.
  */
-function readCaption($: PageQuery, table: Element): string {
-  const caption = collapse($(table).children('caption').text());
+function readCaption(table: Element): string {
+  const caption = collapse(textContent(table.children.filter((node) => isElement(node) && node.name === 'caption')));
   if (caption !== '') return caption;
-  const parts: string[] = [];
-  let node = $(table).prev();
   // Walk up when the table is the first child of its wrapper (<div class="table-wrap"><table>).
-  if (node.length === 0) node = $(table).parent().prev();
-  for (let steps = 0; node.length > 0 && steps < 2; steps += 1) {
-    if (node.is('table') || node.find('table').length > 0) break;
-    const text = collapse(node.text());
-    if (text !== '') parts.unshift(text);
-    node = node.prev();
-  }
-  return parts.join(' ');
+  const wrapper = table.parent && isElement(table.parent) ? table.parent : null;
+  const first = prevElementSibling(table) ?? (wrapper && prevElementSibling(wrapper));
+  return readBlocks(first, prevElementSibling, 2).reverse().join(' ');
 }
 
-function readNotes($: PageQuery, table: Element): string {
+function readNotes(table: Element): string {
+  return readBlocks(nextElementSibling(table), nextElementSibling, 3).join(' ');
+}
+
+/**
+ * The texts of up to `steps` sibling elements from `first` on, stopping at a table or a block
+ * holding one. Walked on the DOM nodes (as cheerio's `prev`, `next`, `is` and `text` read them):
+ * through cheerio, every step compiled a selector.
+ */
+function readBlocks(first: Element | null, step: (node: Element) => Element | null, steps: number): string[] {
   const parts: string[] = [];
-  let node = $(table).next();
-  for (let steps = 0; node.length > 0 && steps < 3; steps += 1) {
-    if (node.is('table') || node.find('table').length > 0) break;
-    const text = collapse(node.text());
+  let node = first;
+  for (let taken = 0; node && taken < steps; taken += 1) {
+    if (node.name === 'table' || findOne(isTag('table'), node.children)) break;
+    const text = collapse(textContent(node));
     if (text !== '') parts.push(text);
-    node = node.next();
+    node = step(node);
   }
-  return parts.join(' ');
+  return parts;
 }

@@ -87,6 +87,22 @@ describe('stats-table: unit in the title, 本月 / 1-9月 / 累计增长 columns
     ]);
     expect(rejectsOf(records).map((r) => [r.reason, r.locator])).toEqual([['unknown_indicator', 'table[0] row "商品房销售面积（万平方米）"']]);
   });
+
+  it('reads a wrapped table\'s title above its wrapper, and stops title and notes at a block holding a table', async () => {
+    const { records } = await parseCase('stats-table-wrapped.html', { district: 'jinshan' });
+    const j = figureIn('jinshan');
+    expect(figuresOf(records)).toEqual([
+      // The first table opens its wrapper: heading and unit line above the wrapper; the note inside it.
+      j('gdp', 'level', 'ytd', '2025-H1', '620.15', 'CNY', 8),
+      j('gdp', 'yoy_pct', 'ytd', '2025-H1', '3.1', 'pct', 0, 'final', 'comparable'),
+      j('industrial_output', 'level', 'ytd', '2025-06', '1050.40', 'CNY', 8),
+      j('industrial_output', 'yoy_pct', 'ytd', '2025-06', '-1.2', 'pct', 0),
+      // The second table's title is its own paragraph (万元), not the wrapper before it (亿元 in its
+      // note); its notes end at the share box holding a table, so the 可比价格 note after that is not its.
+      j('retail_sales', 'level', 'ytd', '2025-06', '2101300', 'CNY', 4),
+      j('retail_sales', 'yoy_pct', 'ytd', '2025-06', '2.5', 'pct', 0),
+    ]);
+  });
 });
 
 describe('stats-table: 1-2月 published together, bad cells', () => {

@@ -319,7 +319,7 @@ function readRow(row: GridCell[], panel: Column[], rowContext: RowContext): Pars
   const unitColumn = panel.find((column) => column.role === 'unit');
   const rowUnit = (unitColumn ? parseUnit(row[unitColumn.index]?.text ?? '') : undefined) ?? findStatedUnit(label);
   return filled.map((column) =>
-    readCell(row[column.index]?.text ?? '', { ...match, district, column, panel, label, rowUnit, locator: `${rowLocator} col "${columnName(column)}"` }, rowContext),
+    readCell(row[column.index]?.text ?? '', cellTarget(match, district, column, panel, label, rowUnit, `${rowLocator} col "${columnName(column)}"`), rowContext),
   );
 }
 
@@ -342,7 +342,7 @@ function columnName(column: Column): string {
 interface CellTarget {
   indicator: Indicator;
   /** A measure the row label states ("…增速"), overriding a level column's. */
-  measure?: Measure;
+  measure: Measure | undefined;
   district: District;
   column: Column;
   panel: Column[];
@@ -350,6 +350,15 @@ interface CellTarget {
   label: string;
   rowUnit: UnitSpec | undefined;
   locator: string;
+}
+
+/**
+ * A cell's target, every field written out: spreading the row's match into a literal with more
+ * fields after it made V8 build a slow object for every cell.
+ */
+function cellTarget(match: { indicator: Indicator; measure?: Measure }, district: District, column: Column, panel: Column[], label: string,
+  rowUnit: UnitSpec | undefined, locator: string): CellTarget {
+  return { indicator: match.indicator, measure: match.measure, district, column, panel, label, rowUnit, locator };
 }
 
 /** One cell → an observation, or a reject saying why not. */
@@ -414,7 +423,7 @@ function readDistrictRows(body: GridCell[][], columns: Column[], rowContext: Row
         unknownHeaders.add(name);
         continue;
       }
-      records.push(readCell(row[column.index]?.text ?? '', { ...match, district, column, panel: valueColumns, label: header, rowUnit: undefined, locator }, rowContext));
+      records.push(readCell(row[column.index]?.text ?? '', cellTarget(match, district, column, valueColumns, header, undefined, locator), rowContext));
     }
   }
   return records;
