@@ -53,4 +53,20 @@ describe('deriveVintages', () => {
     expect(canonicalDecimal('-0.0')).toBe('0');
     expect(canonicalDecimal('007.50')).toBe('7.5');
   });
+
+  it('returns a figure already canonical as it is, and reads every other one digit by digit', () => {
+    // The rule written out: strip the sign, leading zeros of the whole part, trailing zeros of the fraction.
+    const byDigits = (value: string) => {
+      const negative = value.startsWith('-');
+      const [whole = '', fraction = ''] = value.replace(/^-/, '').split('.');
+      const text = [whole.replace(/^0+(?=\d)/, ''), fraction.replace(/0+$/, '')].filter((part, i) => i === 0 || part !== '').join('.');
+      return negative && text !== '0' ? `-${text}` : text;
+    };
+    let seed = 7;
+    const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const pick = (chars: string, length: number) => Array.from({ length }, () => chars[next(chars.length)]).join('');
+    const values = ['0', '-0', '0.0', '-0.5', '10', '-10.10', '100', '0.05', '5.', '.5', '-.50'];
+    for (let i = 0; i < 5000; i += 1) values.push(`${next(3) === 0 ? '-' : ''}${pick('0001239', 1 + next(5))}${next(2) ? `.${pick('00159', next(4))}` : ''}`);
+    for (const value of values) expect(canonicalDecimal(value), value).toBe(byDigits(value));
+  });
 });

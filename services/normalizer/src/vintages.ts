@@ -23,6 +23,8 @@ export interface DerivedVintage<P extends Publication = Publication> {
 
 /** `1725.00` and `1725` are the same figure; the published string is kept in raw_value. */
 export function canonicalDecimal(value: string): string {
+  // Most figures are printed canonically already (no leading zero, no trailing zero after the point).
+  if (CANONICAL_DECIMAL.test(value)) return value;
   const negative = value.startsWith('-');
   let [whole = '0', fraction = ''] = value.replace(/^-/, '').split('.');
   whole = whole.replace(/^0+(?=\d)/, '');
@@ -30,6 +32,9 @@ export function canonicalDecimal(value: string): string {
   const text = fraction ? `${whole}.${fraction}` : whole;
   return negative && text !== '0' ? `-${text}` : text;
 }
+
+/** What canonicalDecimal returns unchanged: no sign on zero, no leading zero, no trailing zero of a fraction. */
+const CANONICAL_DECIMAL = /^(?!-0$)-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/;
 
 const STATUS_RANK: Record<string, number> = { final: 0, provisional: 1, estimated: 2, news: 3 };
 

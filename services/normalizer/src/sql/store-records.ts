@@ -193,9 +193,20 @@ const arrays = (...columns: ReadonlyArray<readonly unknown[]>) => columns.map(ar
  */
 function isoOf(date: Date | null): string | Date | null {
   if (date === null) return null;
+  // A batch writes a handful of distinct times (its documents' and their successors'), each
+  // hundreds of times: their texts are remembered.
+  const time = date.getTime();
+  const known = isoTexts.get(time);
+  if (known !== undefined) return known;
   const year = date.getUTCFullYear();
-  return year >= 1 && year <= 9999 ? date.toISOString() : date;
+  if (!(year >= 1 && year <= 9999)) return date;
+  const text = date.toISOString();
+  if (isoTexts.size >= 10_000) isoTexts.clear();
+  isoTexts.set(time, text);
+  return text;
 }
+
+const isoTexts = new Map<number, string>();
 
 /** Fail the transaction unless a statement touched exactly the rows it was given (a join drops a row silently). */
 function expectRows(rowCount: number | null, expected: number, what: string): void {
