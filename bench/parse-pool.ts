@@ -1,6 +1,6 @@
 /**
  * Measure `parse-pool`: the normalizer's parse threads alone, as the service runs them (the pool's
- * default threads and young generation, 48 documents in flight as NORMALIZE_CONCURRENCY's default),
+ * default threads and young generation, 32 documents in flight as NORMALIZE_CONCURRENCY's default),
  * over the benchmark's synthetic articles handed over as the archive holds them (gzip, charset).
  * CPU per document over the whole process, split by thread: this process's main thread, the parse
  * threads, and the rest (V8's helper threads: parallel scavenges, concurrent marking, compiling).
@@ -20,7 +20,7 @@ import { note, readCpuSeconds, report, round } from './harness';
 import { BENCH_HOST, generateBenchSite } from './site';
 
 /** Documents in flight, as NORMALIZE_CONCURRENCY's default keeps them. */
-const IN_FLIGHT = 48;
+const IN_FLIGHT = 32;
 
 /** CPU seconds of each thread of this process, by thread id. */
 function threadCpuSeconds(): Map<number, number> {

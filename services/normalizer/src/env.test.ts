@@ -8,7 +8,7 @@ describe('NormalizerEnv', () => {
   it('works on a dev machine with nothing set: aggregate jobs wait the default delay', () => {
     const env = loadEnv(NormalizerEnv, {});
     expect(env.NORMALIZE_AGGREGATE_DELAY_MS).toBe(AGGREGATE_DEBOUNCE_MS);
-    expect(env.NORMALIZE_CONCURRENCY).toBe(48);
+    expect(env.NORMALIZE_CONCURRENCY).toBe(32);
   });
 
   it('takes a delay of 0 (every change aggregated at once) up to ten minutes, and names a bad one', () => {

@@ -11,10 +11,9 @@ export const NormalizerEnv = z.object({
    * Documents normalized at once by one replica. Jobs in flight share their round trips (loaded
    * together, stored together in one transaction), so more of them means bigger batches. 32: in
    * the benchmark's backfill, 10 % more pages/s and 9 % less CPU a page than 16 (batches of about
-   * 10 documents instead of 6.5), the normalizer's peak RSS within the noise. 48: 0–22 % more
-   * pages/s than 32 in four alternating pairs, peaks alike (267–281 MB); 64 no better than 48.
+   * 10 documents instead of 6.5), the normalizer's peak RSS within the noise; 64 adds little more.
    */
-  NORMALIZE_CONCURRENCY: intVar(48, 1, 64),
+  NORMALIZE_CONCURRENCY: intVar(32, 1, 64),
   /**
    * Threads that parse documents beside the main thread (0: the main thread parses). Default 2 on a
    * machine with more than one core.
