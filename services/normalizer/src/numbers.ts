@@ -151,7 +151,9 @@ function readUnit(word: string): UnitSpec | undefined {
   return undefined;
 }
 
-const parsedUnits = remembered(readUnit, 200);
+// Every cell of a column is asked (numbers included, each its own text): a small memo keeps the few
+// unit words without holding thousands of figures in memory.
+const parsedUnits = remembered(readUnit, 200, 2_000);
 
 const CHINESE_SCALE: Readonly<Record<string, number>> = { '': 0, 千: 3, 万: 4, 百万: 6, 亿: 8, 万亿: 12 };
 const ENGLISH_SCALE: Readonly<Record<string, number>> = { '': 0, thousand: 3, million: 6, billion: 9, trillion: 12 };
@@ -199,7 +201,7 @@ function readStatedUnit(text: string): UnitSpec | undefined {
   return undefined;
 }
 
-const statedUnits = remembered(readStatedUnit, 200);
+const statedUnits = remembered(readStatedUnit, 200, 2_000);
 
 /**
  * Multiply a plain decimal string by 10^shift without floating point (`0.052`, 2 → `5.2`). Used
