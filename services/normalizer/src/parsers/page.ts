@@ -93,8 +93,8 @@ export function loadPage(input: ParseInput): Page {
     removeElement(element);
     element.prev = element.next = element.parent = null;
   }
-  const title = readTitle($);
-  const publishedAt = readPublishedAt($);
+  const title = readTitle(dom);
+  const publishedAt = readPublishedAt(dom);
   return { $, text, title, ...(publishedAt ? { publishedAt } : {}) };
 }
 
@@ -123,12 +123,12 @@ const firstText = (query: Query, dom: Document) => {
 };
 
 /** The article title: the article heading when there is one, else `<title>` minus the site name. */
-export function readTitle($: PageQuery): string {
-  const meta = one(TITLE_META, $.dom)?.attribs.content?.trim();
+function readTitle(dom: Document): string {
+  const meta = one(TITLE_META, dom)?.attribs.content?.trim();
   if (meta) return collapse(meta);
-  const heading = firstText(HEADING, $.dom);
+  const heading = firstText(HEADING, dom);
   if (collapse(heading) !== '') return collapse(heading);
-  const title = collapse(firstText(TITLE, $.dom));
+  const title = collapse(firstText(TITLE, dom));
   // "宝山区2024年统计公报_统计公报_宝山区人民政府" → the first segment is the article.
   return title.split(/\s*[_|｜]\s*|\s+-\s+/)[0] ?? title;
 }
@@ -137,12 +137,12 @@ export function readTitle($: PageQuery): string {
  * The publication time: `<meta name="PubDate">` (TRS CMS, used by most Shanghai portals),
  * `article:published_time`, `<time datetime>`, else a "发布时间 / 发布日期 / Updated" line.
  */
-export function readPublishedAt($: PageQuery): string | undefined {
-  const metaValue = one(TIME_META, $.dom)?.attribs.content ?? one(TIME, $.dom)?.attribs.datetime;
+function readPublishedAt(dom: Document): string | undefined {
+  const metaValue = one(TIME_META, dom)?.attribs.content ?? one(TIME, dom)?.attribs.datetime;
   const fromMeta = metaValue ? toIsoDateTime(metaValue) : undefined;
   if (fromMeta) return fromMeta;
   // Every body's text, as cheerio's text() of the selection reads it.
-  const bodyText = collapse(textContent(all(BODY, $.dom)));
+  const bodyText = collapse(textContent(all(BODY, dom)));
   const labelled = /(?:发布时间|发布日期|发文日期|日期|时间|Updated|Published|Date)\s*[:：]?\s*([^\s|]{6,}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?)/i.exec(bodyText);
   if (labelled?.[1]) {
     const iso = toIsoDateTime(labelled[1]);
