@@ -20,11 +20,13 @@ export interface ArchivedDocument {
  * read only when asked for (`withText`, list pages): a document's is never needed here.
  */
 export async function findLatestDocument(pool: Pool, sourceKey: string, url: string, options: { withText?: boolean } = {}): Promise<ArchivedDocument | undefined> {
-  const { rows } = await pool.query(
-    `SELECT id, etag, last_modified, ${options.withText === false ? 'NULL AS text' : 'text'}, normalized_at, canonical_version FROM raw.document
-     WHERE source_key = $1 AND url = $2 ORDER BY fetched_at DESC, id DESC LIMIT 1`,
-    [sourceKey, url],
-  );
+  const withText = options.withText !== false;
+  const { rows } = await pool.query({
+    name: withText ? 'fetcher-latest-document' : 'fetcher-latest-document-no-text',
+    text: `SELECT id, etag, last_modified, ${withText ? 'text' : 'NULL AS text'}, normalized_at, canonical_version FROM raw.document
+           WHERE source_key = $1 AND url = $2 ORDER BY fetched_at DESC, id DESC LIMIT 1`,
+    values: [sourceKey, url],
+  });
   const row = rows[0];
   return row && { id: row.id, etag: row.etag, lastModified: row.last_modified, text: row.text, normalizedAt: row.normalized_at, canonicalVersion: row.canonical_version };
 }
@@ -103,8 +105,9 @@ export type ArchivedLogEntry = Omit<FetchLogEntry, 'outcome' | 'documentId' | 'e
  * raw.fetch_log by the same statement (outcome `archived`); otherwise the caller logs the attempt.
  */
 export async function archiveDocument(pool: Pool, doc: NewDocument, log: ArchivedLogEntry): Promise<{ id: number; inserted: boolean; normalizedAt: Date | null }> {
-  const inserted = await pool.query<{ id: number }>(
-    `WITH archived AS (
+  const inserted = await pool.query<{ id: number }>({
+    name: 'fetcher-archive-document',
+    text: `WITH archived AS (
        INSERT INTO raw.document (source_key, url, final_url, http_status, headers, content_type, charset, body_gzip, body_size,
                                  text, sha256_bytes, sha256_canonical, etag, last_modified, published_at, role, format, canonical_version)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
@@ -114,12 +117,12 @@ export async function archiveDocument(pool: Pool, doc: NewDocument, log: Archive
        INSERT INTO raw.fetch_log (${FETCH_LOG_COLUMNS}, document_id)
        SELECT $19, $20, $21, $22, $23, $24, $25, $26, $27, id FROM archived)
      SELECT id FROM archived`,
-    [doc.sourceKey, doc.url, doc.finalUrl, doc.httpStatus, JSON.stringify(doc.headers), doc.contentType, doc.charset,
+    values: [doc.sourceKey, doc.url, doc.finalUrl, doc.httpStatus, JSON.stringify(doc.headers), doc.contentType, doc.charset,
       // PostgreSQL text cannot hold NUL; the verbatim bytes keep it, the convenience text drops it.
       gzipSync(doc.body), doc.body.length, doc.text?.replaceAll('\u0000', '') ?? null, doc.sha256Bytes, doc.sha256Canonical, doc.etag, doc.lastModified,
       doc.publishedAt, doc.role, doc.format, doc.canonicalVersion,
       ...fetchLogValues({ ...log, outcome: 'archived' })],
-  );
+  });
   if (inserted.rows[0]) return { id: inserted.rows[0].id, inserted: true, normalizedAt: null };
   const existing = await pool.query<{ id: number; normalized_at: Date | null }>(
     'SELECT id, normalized_at FROM raw.document WHERE source_key = $1 AND url = $2 AND sha256_canonical = $3',

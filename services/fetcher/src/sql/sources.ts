@@ -19,7 +19,7 @@ const parsedRows = new Map<string, Source>();
  * UPDATE applies to the next job without a restart). Only a row that changed is validated again.
  */
 export async function findSourceByKey(pool: Pool, key: string): Promise<Source | undefined> {
-  const { rows } = await pool.query(`SELECT ${COLUMNS} FROM raw.source WHERE key = $1`, [key]);
+  const { rows } = await pool.query({ name: 'fetcher-source-by-key', text: `SELECT ${COLUMNS} FROM raw.source WHERE key = $1`, values: [key] });
   if (!rows[0]) return undefined;
   const text = JSON.stringify(rows[0]);
   let source = parsedRows.get(text);
