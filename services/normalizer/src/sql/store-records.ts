@@ -228,12 +228,39 @@ interface VintageWrite {
  */
 async function storeObservations(client: PoolClient, items: readonly StoreItem[], outcomes: MutableOutcome[], existingRows: ExistingRows[],
   publishedKeys: Array<Set<string>>): Promise<void> {
+  // In parts, each a function of its own: V8 compiles a function again whenever its inputs take a
+  // shape not seen before (a batch's first stored rows, another kind of array), and this one in one
+  // piece took 0.2–0.5 s to compile, eleven times in a pipeline run (BENCH_NODE_ARGS=--trace-opt).
   // One figure per key per document: a page that prints a figure twice keeps the first reading.
   const uniques = items.map(({ records }) => {
     const unique = new Map<string, ObservationRecord>();
     for (const record of records.observations) if (!unique.has(keyOf(record))) unique.set(keyOf(record), record);
     return unique;
   });
+  const touched = await lockTouchedKeys(client, items, uniques, publishedKeys);
+  if (!touched) return;
+  const state = await readPublications(client, items, uniques, touched, existingRows);
+  const plan = planVintages(touched, state, outcomes);
+  await deleteRows(client, plan);
+  await updateVintages(client, plan.updates);
+  await insertVintages(client, plan);
+  await writeQuietPublications(client, plan);
+}
+
+/** What a batch touches: its documents (and their places in it), and its keys in key order with the documents touching each. */
+interface TouchedKeys {
+  documentIds: number[];
+  indexOf: Map<number, number>;
+  keys: string[];
+  touchedBy: Map<string, number[]>;
+}
+
+/**
+ * The keys the documents publish now or published at their last store, added to `publishedKeys`
+ * and locked; undefined when there are none.
+ */
+async function lockTouchedKeys(client: PoolClient, items: readonly StoreItem[], uniques: ReadonlyArray<Map<string, ObservationRecord>>,
+  publishedKeys: Array<Set<string>>): Promise<TouchedKeys | undefined> {
   const documentIds = items.map((item) => item.ctx.documentId);
   const indexOf = new Map(documentIds.map((id, i) => [id, i]));
   // The keys the documents published at their last store, in both tables. Read before the key
@@ -260,10 +287,25 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   });
   const keys = [...touchedBy.keys()].sort();
   for (const [i, published] of publishedKeys.entries()) for (const key of touched[i]!) published.add(key);
-  if (keys.length === 0) return;
+  if (keys.length === 0) return undefined;
   // Then the keys, in key order (after every document lock, see storeDocuments): two batches
   // touching the same keys never deadlock, and never interleave.
   await client.query({ name: 'nst-lock-keys', text: LOCK_IN_ORDER, values: [arrayParam(keys)] });
+  return { documentIds, indexOf, keys, touchedBy };
+}
+
+/** The stored publications of the touched keys, by key, with the batch's readings among them. */
+interface PublicationState {
+  /** Per batch document, its stored publication of each key. */
+  published: Array<Map<string, PublishedRow>>;
+  pubsByKey: Map<string, PublicationRow[]>;
+  /** Per batch document, its reading of each key. */
+  readings: Array<Map<string, PublicationRow>>;
+}
+
+/** Read under the key locks: every publication of the keys, the batch's readings added (and whether each document has mentions or rejects, into `existingRows`). */
+async function readPublications(client: PoolClient, items: readonly StoreItem[], uniques: ReadonlyArray<Map<string, ObservationRecord>>,
+  { documentIds, indexOf, keys }: TouchedKeys, existingRows: ExistingRows[]): Promise<PublicationState> {
 
   // The publications and vintages of the keys, and whether each document already has mentions or
   // rejects ('f' rows), in one round trip: one row layout for every kind (t1/t2: published_at, or
@@ -324,6 +366,23 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
     }
     return byKey;
   });
+  return { published, pubsByKey, readings };
+}
+
+/** The rows to write so that the stored vintages and quiet publications of every touched key are those derived from its publications. */
+interface VintagePlan {
+  deletes: number[];
+  quietFromVintages: number[];
+  updates: Array<{ id: number; write: VintageWrite }>;
+  inserts: VintageWrite[];
+  moves: VintageWrite[];
+  quietDeletes: number[];
+  quietUpdates: Array<{ id: number; publication: PublicationRow }>;
+  quietInserts: PublicationRow[];
+}
+
+/** Derive each key's vintages and compare them with what is stored; counts and changed keys go to `outcomes`. */
+function planVintages({ keys, touchedBy }: TouchedKeys, { published, pubsByKey, readings }: PublicationState, outcomes: MutableOutcome[]): VintagePlan {
 
   // Vintages: rows deleted (o→q: copied to the quiet table first), updated (their validity, and what
   // a reading says), inserted (from a reading, or moved from the quiet table).
@@ -397,8 +456,11 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
       counts.revised += added - 1;
     } else counts.revised += added;
   }
+  return { deletes, quietFromVintages, updates, inserts, moves, quietDeletes, quietUpdates, quietInserts };
+}
 
-  // Every row deleted was read under the locks: the counts say so, or the transaction fails.
+/** Every row deleted was read under the locks: the counts say so, or the transaction fails. */
+async function deleteRows(client: PoolClient, { quietDeletes, deletes, quietFromVintages }: VintagePlan): Promise<void> {
   if (quietDeletes.length > 0) {
     const { rowCount } = await client.query('DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[])', arrays(quietDeletes));
     expectRows(rowCount, quietDeletes.length, 'quiet publications to delete');
@@ -415,9 +477,14 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
       throw new Error(`storeDocuments: ${deletes.length} vintages to delete and ${quietFromVintages.length} to keep as quiet publications, ${done?.deleted ?? 0} and ${done?.kept ?? 0} done`);
     }
   }
-  // Closings before openings: at most one open vintage per key at every step (the unique index
-  // is checked row by row, so the two kinds are two statements, not one). A vintage read now takes
-  // what its reading says; one of another document keeps what it says (NULL: unchanged).
+}
+
+/**
+ * Closings before openings: at most one open vintage per key at every step (the unique index is
+ * checked row by row, so the two kinds are two statements, not one). A vintage read now takes what
+ * its reading says; one of another document keeps what it says (NULL: unchanged).
+ */
+async function updateVintages(client: PoolClient, updates: VintagePlan['updates']): Promise<void> {
   const closings = updates.filter((u) => u.write.validTo !== null);
   const openings = updates.filter((u) => u.write.validTo === null);
   for (const group of [closings, openings]) {
@@ -446,13 +513,19 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
     // Under the locks every row is there, and the counts say so.
     expectRows(rowCount, group.length, 'vintages to update');
   }
-  const rangesOf = (writes: readonly VintageWrite[]) => {
-    const ranges = writes.map(({ publication }) => {
-      const { period, accumulation } = splitKey(publication.key);
-      return periodRange(period, accumulation as 'period' | 'ytd');
-    });
-    return [ranges.map((range) => range.start), ranges.map((range) => range.end)];
-  };
+}
+
+/** The period start and end dates of the writes' keys, as two columns. */
+function rangesOf(writes: readonly VintageWrite[]): string[][] {
+  const ranges = writes.map(({ publication }) => {
+    const { period, accumulation } = splitKey(publication.key);
+    return periodRange(period, accumulation as 'period' | 'ytd');
+  });
+  return [ranges.map((range) => range.start), ranges.map((range) => range.end)];
+}
+
+/** New vintages: from readings, and from quiet publications of other documents that open one now. */
+async function insertVintages(client: PoolClient, { inserts, moves }: VintagePlan): Promise<void> {
   if (inserts.length > 0) {
     // Readings: in the order of `inserts` (keys in order), so the ids follow it.
     const { rowCount } = await client.query(
@@ -481,6 +554,10 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
     );
     expectRows(rowCount, moves.length, 'quiet publications to open vintages');
   }
+}
+
+/** Readings that open no vintage, written to the quiet table (or over their document's row there). */
+async function writeQuietPublications(client: PoolClient, { quietUpdates, quietInserts }: VintagePlan): Promise<void> {
   if (quietUpdates.length > 0) {
     const { rowCount } = await client.query(
       `UPDATE core.quiet_publication q SET ${FIELDS.map((c) => `${c} = v.${c}`).join(', ')}, published_at = v.published_at
