@@ -15,8 +15,9 @@ export const FetcherEnv = z.object({
   FETCH_CONNECT_TIMEOUT_MS: intVar(5_000, 100, 120_000),
   /** Redirect hops followed, each re-checked against the allow-list and the address rules. */
   FETCH_MAX_REDIRECTS: intVar(5, 0, 20),
-  /** The identifying User-Agent sent with every request. */
-  FETCH_USER_AGENT: z.string().min(8).default('nst-tracker/0.1 (+https://github.com/nst-tracker; North–South Transformation Tracker)'),
+  /** The identifying User-Agent sent with every request: printable ASCII, as a header value must be. */
+  FETCH_USER_AGENT: z.string().min(8).regex(/^[\x20-\x7e]+$/, 'must be printable ASCII (a header value; no dash but "-")')
+    .default('nst-tracker/0.1 (+https://github.com/nst-tracker; North-South Transformation Tracker)'),
   /** Seconds a host's robots.txt is cached. */
   ROBOTS_CACHE_SECONDS: intVar(3_600, 0, 86_400 * 7),
   /** Run the cron scheduler in this replica (every replica may; ticks are deduplicated by job id). */

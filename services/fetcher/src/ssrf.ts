@@ -33,7 +33,7 @@ export interface Guard {
   checkRealUrl(url: string): void;
   /** Check the URL actually requested (the publisher's, offline). */
   checkRequestUrl(url: string): void;
-  /** A `lookup` for axios: resolves, then refuses any non-public address unless it is the publisher. */
+  /** Resolution for every connection (see the HTTP client): resolves, then refuses any non-public address unless it is the publisher. */
   lookup(hostname: string, options: object): Promise<[Array<{ address: string; family: 4 | 6 }>, (4 | 6)?]>;
 }
 
