@@ -1,13 +1,14 @@
 /**
  * A change of the canonical form must not make every archived page look changed: a copy hashed
- * under an older version is re-hashed from its stored text when its URL is fetched again. Against
- * the offline publisher, real Redis and real PostgreSQL.
+ * under an older version is re-hashed from its stored text when its URL is fetched again, and so is
+ * a URL's first copy, which holds a placeholder until then. Against the offline publisher, real
+ * Redis and real PostgreSQL.
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { enqueue, jobId, type Queues } from '@nst/shared/jobs';
 import { waitForQueuesIdle, type TestDatabase } from '@nst/shared/testing';
-import { CANONICAL_VERSION, canonicalText, sha256 } from './canonical';
+import { CANONICAL_VERSION, canonicalText, FIRST_COPY_VERSION, firstCopyHash, sha256 } from './canonical';
 import { FIXTURES_DIR, type Publisher } from './publisher/server';
 import { startFetcherHarness, type FetcherHarness } from './testing';
 import { fetchJobOptions } from './worker';
@@ -78,10 +79,29 @@ describe('archived copies of an older canonical version', () => {
     await db.pool.query('UPDATE raw.document SET sha256_canonical = $2, canonical_version = 1, text = COALESCE($3, text) WHERE id = $1', [id, OLD_HASH, text ?? null]);
   }
 
-  it('new copies are written with the current version', async () => {
-    const [doc] = await documents();
-    expect(doc!.canonical_version).toBe(CANONICAL_VERSION);
-    expect(doc!.sha256_canonical).toBe(sha256(canonicalText(doc!.text)));
+  it('a first copy holds its URL\'s placeholder until the URL is fetched again, and is then hashed in place; later copies are hashed at once', async () => {
+    const [first] = await documents();
+    expect(first).toMatchObject({ canonical_version: FIRST_COPY_VERSION, sha256_canonical: firstCopyHash(PAGE_URL) });
+    // A new view count is not a change: the page meets its first copy, now hashed canonically.
+    publisher.setFault(PATH, { kind: 'body', body: fixture.replace('>2139<', '>2140<'), contentType: 'text/html; charset=utf-8' });
+    expect(await fetchPage(1)).toEqual(['unchanged']);
+    expect(await documents()).toEqual([{ ...first, canonical_version: CANONICAL_VERSION, sha256_canonical: sha256(canonicalText(first!.text)) }]);
+    expect(await normalizeJobs()).toBe(0);
+    // A changed page is a second copy of the URL, hashed as it is archived.
+    publisher.setFault(PATH, { kind: 'body', body: fixture.replace('</body>', '<p>更正：第三段数据有误。</p></body>'), contentType: 'text/html; charset=utf-8' });
+    expect(await fetchPage(1)).toEqual(['archived']);
+    const docs = await documents();
+    expect(docs).toHaveLength(2);
+    expect(docs[1]).toMatchObject({ canonical_version: CANONICAL_VERSION, sha256_canonical: sha256(canonicalText(docs[1]!.text)) });
+    expect(await normalizeJobs()).toBe(1);
+  });
+
+  it('duplicate jobs of a first fetch archive one copy, as one job does', async () => {
+    await db.pool.query('DELETE FROM raw.fetch_log');
+    await db.pool.query('DELETE FROM raw.document WHERE url = $1', [PAGE_URL]);
+    expect((await fetchPage(4)).sort()).toEqual(['archived', 'unchanged', 'unchanged', 'unchanged']);
+    expect(await documents()).toHaveLength(1);
+    expect(await normalizeJobs()).toBe(1);
   });
 
   it('an unchanged page meets its old copy: no new row, no normalize job, the copy upgraded in place', async () => {
@@ -119,6 +139,8 @@ describe('archived copies of an older canonical version', () => {
   });
 
   it('an old copy whose new hash another copy already holds stays as it is, and the page meets that copy', async () => {
+    // The first copy, hashed by a second fetch.
+    expect(await fetchPage(1)).toEqual(['unchanged']);
     // The newest copy is an old-version duplicate of the current-version one (an older fetcher
     // archived it during a rolling deploy): it cannot take the hash that copy holds.
     const { rows } = await db.pool.query<{ id: number }>(

@@ -223,6 +223,23 @@ function withoutVolatile(text: string): string {
   return out.replace(/\s+/g, ' ').trim();
 }
 
+/**
+ * `raw.document.canonical_version` of a URL's first archived HTML copy, whose `sha256_canonical` is
+ * {@link firstCopyHash} until the URL is fetched again. A first copy is compared with nothing, and a
+ * discovered document is never fetched again (but with `--force`): its canonical text, half a
+ * millisecond of a 20 KB page, is worked out from its stored text when a fetch of the URL needs it,
+ * as for a copy of an older version (`jobs/fetch-source.ts`).
+ */
+export const FIRST_COPY_VERSION = 0;
+
+/**
+ * The placeholder hash of a URL's first copy: one per URL, so that duplicate jobs of a first fetch,
+ * racing, still archive one copy (the archive's unique key is source, URL and this hash).
+ */
+export function firstCopyHash(url: string): string {
+  return sha256(`first copy of ${url}`);
+}
+
 /** sha256 of the canonical form: text for HTML, bytes for anything else. */
 export function canonicalHash(body: Buffer, text: string | undefined, isHtml: boolean): string {
   return isHtml && text !== undefined ? sha256(canonicalText(text)) : sha256(body);

@@ -18,7 +18,7 @@ import type { Logger } from '@nst/shared/logger';
 import type { ServiceMetrics } from '@nst/shared/ops';
 import type { Source } from '@nst/shared/seeds';
 import { decodeBody } from '@nst/shared/charset';
-import { CANONICAL_VERSION, canonicalHash, canonicalText, sha256 } from '../canonical';
+import { CANONICAL_VERSION, canonicalHash, canonicalText, FIRST_COPY_VERSION, firstCopyHash, sha256 } from '../canonical';
 import { discoverLinks, documentFormat } from '../discover';
 import { httpGet, type HttpGetOptions } from '../http-client';
 import type { HostRateLimiter } from '../rate-limit';
@@ -166,8 +166,10 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: Fetch
     body: response.body,
     text: decoded?.text ?? null,
     sha256Bytes: sha256(response.body),
-    sha256Canonical: canonicalHash(response.body, decoded?.text, html),
-    canonicalVersion: CANONICAL_VERSION,
+    // The URL's first copy, if HTML: hashed canonically when the URL is fetched again (FIRST_COPY_VERSION).
+    ...(latest === undefined && decoded !== undefined
+      ? { sha256Canonical: firstCopyHash(url), canonicalVersion: FIRST_COPY_VERSION }
+      : { sha256Canonical: canonicalHash(response.body, decoded?.text, html), canonicalVersion: CANONICAL_VERSION }),
     etag: response.headers.etag ?? null,
     lastModified: response.headers['last-modified'] ?? null,
     publishedAt: null,
@@ -188,8 +190,9 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: Fetch
  * Re-hash the URL's latest copy under the current canonical version, from its stored text, so that
  * archiveDocument compares like with like: an unchanged page meets that copy (`unchanged`: no new
  * row, no normalize job) instead of being archived once more after every change of the canonical
- * form. Done before the insert, whatever the new page is: the new hash is true of that copy either
- * way, and the next fetch compares directly.
+ * form, or after its first fetch (a first copy holds a placeholder, FIRST_COPY_VERSION). Done before
+ * the insert, whatever the new page is: the new hash is true of that copy either way, and the next
+ * fetch compares directly.
  *
  * Safe to replay and to race: a copy already upgraded (by a duplicate job, or by this job's earlier
  * attempt) is left alone, and when another copy of the URL already holds the hash the copy stays
