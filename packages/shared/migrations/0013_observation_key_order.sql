@@ -18,9 +18,6 @@ CREATE UNIQUE INDEX observation_open_vintage_idx
 DROP INDEX core.quiet_publication_key_idx;
 CREATE INDEX quiet_publication_key_idx ON core.quiet_publication (indicator, district, period, measure, accumulation, published_at);
 
--- The latest copy of a URL (the fetcher, for every page) and discovery's "was this URL archived?"
--- read the copies of a URL newest first: one probe of this index, whatever plan a prepared
--- statement settled on while the archive was empty (with (source_key, url) alone, such a plan
--- walked document_source_fetched_idx through every copy of the source, filtering on the URL).
+-- raw.document's unique key (source_key, url, sha256_canonical) serves every lookup by source and
+-- URL that this index served (discovery's "was this URL archived?", the latest copy of a URL).
 DROP INDEX raw.document_source_url_idx;
-CREATE INDEX document_latest_idx ON raw.document (source_key, url, fetched_at DESC, id DESC);

@@ -20,13 +20,14 @@ export interface ArchivedDocument {
  * read only when asked for (`withText`, list pages): a document's is never needed here.
  */
 export async function findLatestDocument(pool: Pool, sourceKey: string, url: string, options: { withText?: boolean } = {}): Promise<ArchivedDocument | undefined> {
-  const withText = options.withText !== false;
-  const { rows } = await pool.query({
-    name: withText ? 'fetcher-latest-document' : 'fetcher-latest-document-no-text',
-    text: `SELECT id, etag, last_modified, ${withText ? 'text' : 'NULL AS text'}, normalized_at, canonical_version FROM raw.document
-           WHERE source_key = $1 AND url = $2 ORDER BY fetched_at DESC, id DESC LIMIT 1`,
-    values: [sourceKey, url],
-  });
+  // Not prepared: the generic plan a connection settles on while the archive is small walks
+  // document_source_fetched_idx through every copy of the source (pg_stat_statements: 125 us a
+  // call at 4,000 pages; planned each time, 14 us and 66 us of planning).
+  const { rows } = await pool.query(
+    `SELECT id, etag, last_modified, ${options.withText === false ? 'NULL AS text' : 'text'}, normalized_at, canonical_version FROM raw.document
+     WHERE source_key = $1 AND url = $2 ORDER BY fetched_at DESC, id DESC LIMIT 1`,
+    [sourceKey, url],
+  );
   const row = rows[0];
   return row && { id: row.id, etag: row.etag, lastModified: row.last_modified, text: row.text, normalizedAt: row.normalized_at, canonicalVersion: row.canonical_version };
 }
