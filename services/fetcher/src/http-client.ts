@@ -119,11 +119,13 @@ function classifyTransportError(error: unknown, url: string, options: HttpGetOpt
   return new RetryableError('network_error', `${url}: ${code ?? ''} ${message}`.trim(), { cause: error });
 }
 
+// As sent over a connection that closed early, a body decodes as far as it goes (as curl and browsers do).
+const gunzip = (body: Buffer, maxOutputLength: number) => gunzipSync(body, { finishFlush: zlib.Z_SYNC_FLUSH, maxOutputLength });
+
 /** zlib's decoders for the content codings a server may send; each output bounded by the size cap. */
 const DECODERS: Record<string, (body: Buffer, maxOutputLength: number) => Buffer> = {
-  // As sent over a connection that closed early, a body decodes as far as it goes (as curl and browsers do).
-  gzip: (body, maxOutputLength) => gunzipSync(body, { finishFlush: zlib.Z_SYNC_FLUSH, maxOutputLength }),
-  'x-gzip': (body, maxOutputLength) => gunzipSync(body, { finishFlush: zlib.Z_SYNC_FLUSH, maxOutputLength }),
+  gzip: gunzip,
+  'x-gzip': gunzip,
   // HTTP's deflate is zlib-wrapped, but some servers send it raw.
   deflate: (body, maxOutputLength) => {
     try {
