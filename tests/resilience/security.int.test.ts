@@ -469,10 +469,10 @@ describe('no secret in any log line', () => {
     };
     try {
       await services.startAll();
-      await enqueueAllSources(db.pool, queues, `secrets-${Date.now()}`);
-      // Make them talk about failure: PostgreSQL away for a while, Redis killed and back.
-      await sleep(1_500);
+      // Make them talk about failure: PostgreSQL away as the first jobs run (cut before they are
+      // enqueued: a run can be over within a second), Redis killed and back.
       proxy.cut();
+      await enqueueAllSources(db.pool, queues, `secrets-${Date.now()}`);
       await sleep(3_000);
       proxy.restore();
       await redis.stop('SIGKILL');
