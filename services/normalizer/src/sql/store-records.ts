@@ -306,7 +306,6 @@ interface PublicationState {
 /** Read under the key locks: every publication of the keys, the batch's readings added (and whether each document has mentions or rejects, into `existingRows`). */
 async function readPublications(client: PoolClient, items: readonly StoreItem[], uniques: ReadonlyArray<Map<string, ObservationRecord>>,
   { documentIds, indexOf, keys }: TouchedKeys, existingRows: ExistingRows[]): Promise<PublicationState> {
-
   // The publications and vintages of the keys, and whether each document already has mentions or
   // rejects ('f' rows), in one round trip: one row layout for every kind (t1/t2: published_at, or
   // valid_from and valid_to). Only what deriving vintages needs leaves PostgreSQL: a key as its
@@ -383,7 +382,6 @@ interface VintagePlan {
 
 /** Derive each key's vintages and compare them with what is stored; counts and changed keys go to `outcomes`. */
 function planVintages({ keys, touchedBy }: TouchedKeys, { published, pubsByKey, readings }: PublicationState, outcomes: MutableOutcome[]): VintagePlan {
-
   // Vintages: rows deleted (o→q: copied to the quiet table first), updated (their validity, and what
   // a reading says), inserted (from a reading, or moved from the quiet table).
   const deletes: number[] = [];
@@ -479,6 +477,9 @@ async function deleteRows(client: PoolClient, { quietDeletes, deletes, quietFrom
   }
 }
 
+/** The reading a vintage takes, when it differs from what the vintage's row says. */
+const newReading = (p: PublicationRow) => (p.reading && !p.reading.same ? p.reading : undefined);
+
 /**
  * Closings before openings: at most one open vintage per key at every step (the unique index is
  * checked row by row, so the two kinds are two statements, not one). A vintage read now takes what
@@ -489,21 +490,22 @@ async function updateVintages(client: PoolClient, updates: VintagePlan['updates'
   const openings = updates.filter((u) => u.write.validTo === null);
   for (const group of [closings, openings]) {
     if (group.length === 0) continue;
-    const rewritten = (u: (typeof group)[number]) => u.write.publication.reading !== undefined && !u.write.publication.reading.same;
-    if (!group.some(rewritten)) {
-      // Only closings of vintages whose readings stand (most of them: another document's figure
-      // revised): nine columns of NULLs would say nothing and cost a parse of each. Not prepared: a
-      // generic plan, made while the table was small, joins by scanning it whole.
+    if (!group.some(({ write }) => newReading(write.publication))) {
+      // No reading to write (most closings: another document's figure revised): the validity alone,
+      // not nine columns of NULLs, each parsed. Not prepared: a generic plan, made while the table
+      // was small, joins by scanning it whole.
       const { rowCount } = await client.query(
         `UPDATE core.observation o SET valid_to = v.valid_to, recorded_at = now()
          FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, valid_to) WHERE o.id = v.id`,
         arrays(group.map((u) => u.id), group.map((u) => isoOf(u.write.validTo))),
       );
-      expectRows(rowCount, group.length, 'vintages to close');
+      expectRows(rowCount, group.length, 'vintages to update');
       continue;
     }
-    const fields = columnsOf(group.map(({ write: { publication: p } }) =>
-      p.reading && !p.reading.same ? fieldsOf(p.reading.r, p.reading.ctx) : FIELDS.map(() => null)), FIELDS.length);
+    const fields = columnsOf(group.map(({ write: { publication: p } }) => {
+      const reading = newReading(p);
+      return reading ? fieldsOf(reading.r, reading.ctx) : FIELDS.map(() => null);
+    }), FIELDS.length);
     const { rowCount } = await client.query(
       `UPDATE core.observation o SET valid_to = v.valid_to, ${FIELDS.map((c) => `${c} = coalesce(v.${c}, o.${c})`).join(', ')}, recorded_at = now()
        FROM unnest($1::bigint[], $2::timestamptz[], ${arrayParams(FIELD_TYPES, 3)}) AS v(id, valid_to, ${FIELDS.join(', ')})
