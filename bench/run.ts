@@ -5,6 +5,7 @@
  *   pnpm bench                                   # parse, pipeline (n=50, 200), reprocess, aggregate (10k, 1M)
  *   pnpm bench --only parse,aggregate            # some measures
  *   pnpm bench --only parse-pool                 # the parse threads alone: CPU per document, by thread
+ *   pnpm bench --only store                      # the store transactions alone: CPU per document, here and in PostgreSQL
  *   pnpm bench --n 50 --observations 10000       # other sizes
  *   pnpm bench --only pipeline --n 200 --profile # services started with --cpu-prof (bench-out/profiles/<stage>/)
  *   pnpm bench --only pipeline --n 50 --keep     # keep the database to look into it (its URL is printed)
@@ -20,10 +21,11 @@ import { buildBundles } from '../scripts/build';
 import { note, round, runPendingCleanups, type BenchConfig } from './harness';
 import { measureParse } from './parse';
 import { measureParsePool } from './parse-pool';
+import { measureStore } from './store';
 import { measurePipeline, startPipelineRun } from './pipeline';
 import { measureReprocess } from './reprocess';
 
-const MEASURES = ['parse', 'parse-pool', 'pipeline', 'reprocess', 'aggregate'] as const;
+const MEASURES = ['parse', 'parse-pool', 'store', 'pipeline', 'reprocess', 'aggregate'] as const;
 type Measure = (typeof MEASURES)[number];
 
 const list = (value: string) => value.split(',').map((part) => part.trim()).filter(Boolean);
@@ -71,6 +73,8 @@ async function main(): Promise<void> {
   if (only.has('parse')) await measureParse({ seconds: Number(values['parse-seconds']) });
   // 1,000 articles, four times over: about 4,000 parses, as many as the pipeline's N = 200.
   if (only.has('parse-pool')) await measureParsePool({ n: 50, rounds: 4 });
+  // The 4,000 articles of the N = 200 pipeline, in transactions of 14 documents (its mean batch).
+  if (only.has('store')) await measureStore(config, { n: 200, batch: 14 });
 
   if (runsServices) {
     const sizes = list(values.n!).map(Number);

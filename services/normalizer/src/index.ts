@@ -5,7 +5,9 @@
  */
 export { guessFormat, parseDocument, sniffBytes, validateRecords, type DocumentKind } from './parsers/index';
 export { createParsePool, defaultParseThreads, type ParsePool, type ParsePoolOptions } from './parse-pool';
-export type { ArchivedInput } from './archived-input';
+export { inputFromArchive, type ArchivedInput } from './archived-input';
+export { storeDocuments, type StoreItem } from './sql/store-records';
+export { createStoreStatisticsKeeper, rowsOf, storeItemOf } from './jobs/normalize-document';
 export { buildIndicatorCatalog, IndicatorCatalog, indicatorFrequency, normalizeLabel } from './indicators';
 export {
   PARSER_VERSION,

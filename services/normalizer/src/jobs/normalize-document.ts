@@ -7,7 +7,7 @@
  */
 import { Job } from 'bullmq';
 import type { Pool } from '@nst/shared/db';
-import { createStatisticsKeeper, withTransaction } from '@nst/shared/db';
+import { createStatisticsKeeper, withTransaction, type StatisticsKeeper } from '@nst/shared/db';
 import { isConnectionLoss, NonRetryableError } from '@nst/shared/errors';
 import { District } from '@nst/shared/domain';
 import { parseJobData, type Queues } from '@nst/shared/jobs';
@@ -203,21 +203,9 @@ function batchingOf(deps: NormalizeDeps): Batching {
   let batching = batchings.get(deps);
   if (batching) return batching;
   const load = createBatcher<number, ArchivedDocument>((ids) => loadDocuments(deps.pool, ids), { maxBatch: MAX_BATCH * 2 });
-  // The tables a backfill fills: kept analyzed, or key lookups go astray (see createStatisticsKeeper).
-  const statistics = createStatisticsKeeper(deps.pool, {
-    tables: [
-      { name: 'core.quiet_publication', columns: [...KEY_COLUMNS, 'document_id', 'published_at'] },
-      { name: 'core.observation', columns: [...KEY_COLUMNS, 'document_id', 'valid_from', 'valid_to'] },
-      { name: 'core.reject', columns: ['document_id'] },
-      { name: 'core.target_mention', columns: ['document_id'] },
-    ],
-    onEvent: ({ table, analyzed, error }) => {
-      if (analyzed) deps.logger.info({ table }, 'analyzed table (planner statistics)');
-      else deps.logger.warn({ table, err: error }, 'could not analyze table');
-    },
-  });
+  const statistics = createStoreStatisticsKeeper(deps.pool, deps.logger);
   const store = createBatcher<StoreItem, StoreOutcome & { uncertain?: true }>(async (items) => {
-    statistics.noteWritten(items.reduce((rows, { records: r }) => rows + r.observations.length + r.rejects.length + r.targetMentions.length + r.news.length, 0));
+    statistics.noteWritten(rowsOf(items));
     try {
       const outcomes = await withTransaction(deps.pool, (client) => storeDocuments(client, items));
       return outcomes.map((value) => ({ ok: true, value }));
@@ -237,6 +225,29 @@ function batchingOf(deps: NormalizeDeps): Batching {
   batchings.set(deps, batching);
   return batching;
 }
+
+/**
+ * The tables a backfill fills, kept analyzed as the store writes them, or key lookups go astray
+ * (see createStatisticsKeeper). The service's, and the bench's store measure's.
+ */
+export function createStoreStatisticsKeeper(pool: Pool, logger?: Logger): StatisticsKeeper {
+  return createStatisticsKeeper(pool, {
+    tables: [
+      { name: 'core.quiet_publication', columns: [...KEY_COLUMNS, 'document_id', 'published_at'] },
+      { name: 'core.observation', columns: [...KEY_COLUMNS, 'document_id', 'valid_from', 'valid_to'] },
+      { name: 'core.reject', columns: ['document_id'] },
+      { name: 'core.target_mention', columns: ['document_id'] },
+    ],
+    onEvent: ({ table, analyzed, error }) => {
+      if (analyzed) logger?.info({ table }, 'analyzed table (planner statistics)');
+      else logger?.warn({ table, err: error }, 'could not analyze table');
+    },
+  });
+}
+
+/** The rows storing these documents writes, as the statistics keeper counts them. */
+export const rowsOf = (items: readonly StoreItem[]) =>
+  items.reduce((rows, { records: r }) => rows + r.observations.length + r.rejects.length + r.targetMentions.length + r.news.length, 0);
 
 /**
  * One aggregate job per distinct `district|indicator`, in one round trip; the aggregator coalesces

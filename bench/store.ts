@@ -1,0 +1,105 @@
+/**
+ * Measure `store`: the normalizer's store transactions alone, one after another as the service's
+ * batcher runs them, over the benchmark's 4,000 articles parsed beforehand (not timed), into a fresh
+ * database. In the pipeline these transactions are one serial chain that is busy nine tenths of
+ * the run, so their cost is the pipeline's pace; here nothing else runs (no fetcher, no parse, no
+ * queue), which makes it far steadier than the pipeline, and the measure to read a change of the
+ * store by. CPU a document in this process (building the statements, planning the vintages) and in
+ * its PostgreSQL backend, and the vintages written: inserted, and updated (mostly closed: a
+ * revision stored in a later batch than the figure it revises closes that figure's vintage).
+ */
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { buildIndicatorCatalog, createStoreStatisticsKeeper, inputFromArchive, rowsOf, parseDocument, storeDocuments, storeItemOf, type ArchivedInput, type StoreItem } from '@nst/normalizer';
+import { decodeBody } from '@nst/shared/charset';
+import { createPool, type PoolClient, type StatisticsKeeper } from '@nst/shared/db';
+import { loadSeeds } from '@nst/shared/seeds';
+import { createBenchDatabase, note, readCpuSeconds, report, round, type BenchConfig } from './harness';
+import { BENCH_HOST, generateBenchSite } from './site';
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** CPU seconds of another process (a PostgreSQL backend), from /proc/<pid>/stat. */
+function backendCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** The bench source an article belongs to (`bench.nst.test/s<k>/…` is source `bench-<k>`). */
+const sourceOf = (path: string) => `bench-${/\/s(\d+)\//.exec(path)![1]}`;
+
+export async function measureStore(config: BenchConfig, options: { n: number; batch: number }): Promise<void> {
+  const site = generateBenchSite(options.n);
+  const articles = [...site.files.entries()].filter(([path]) => /\/t\d{8}_\d+\.html$/.test(path));
+  const db = await createBenchDatabase(config, site.sources);
+  const storePool = createPool(db.url, { max: 1, applicationName: 'nst-bench-store' });
+  try {
+    // The archive rows the figures point to (as the fetcher archives them; not timed).
+    const fetchedAt = new Date();
+    const { rows } = await db.pool.query<{ id: number }>(
+      `INSERT INTO raw.document (source_key, url, final_url, http_status, headers, content_type, charset, body_gzip, body_size, sha256_bytes,
+                                 sha256_canonical, role, format, canonical_version, fetched_at)
+       SELECT v.source_key, v.url, v.url, 200, '{}', 'text/html', 'utf-8', '\\x'::bytea, 0, encode(sha256(v.url::bytea), 'hex'), encode(sha256(v.url::bytea), 'hex'),
+              'document', 'stats-table', 1, $3
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS v(source_key, url, i) ORDER BY v.i RETURNING id`,
+      [articles.map(([path]) => sourceOf(path)), articles.map(([path]) => `https://${path}`), fetchedAt],
+    );
+    // Parsed here, in order, as the normalizer parses them (not timed).
+    const catalog = buildIndicatorCatalog((await loadSeeds()).indicators);
+    const items: StoreItem[] = [];
+    for (const [i, [path, file]] of articles.entries()) {
+      const { charset } = decodeBody(file.body, file.contentType);
+      const archived: ArchivedInput = {
+        documentId: rows[i]!.id, bodyGzip: gzipSync(file.body), hasText: true, ...(charset ? { charset } : {}), contentType: file.contentType,
+        url: `https://${path}`, format: 'stats-table', lang: 'zh', fetchedAt,
+      };
+      const parsed = await parseDocument(inputFromArchive(archived), catalog);
+      items.push(storeItemOf({ id: archived.documentId, sourceKey: sourceOf(path), url: `https://${path}`, role: 'document', fetchedAt,
+        publishedAt: null, recordsDigest: null, archived }, parsed));
+    }
+    const client = await storePool.connect();
+    try {
+      note(`store: ${items.length} documents (${site.meanArticleBytes}-byte articles), in transactions of ${options.batch}, one after another`);
+      // The normalizer's statistics keeper, on the bench's other connections, as the service runs it.
+      const statistics = createStoreStatisticsKeeper(db.pool);
+      report({ measure: 'store', host: BENCH_HOST, documents: items.length, batch: options.batch, ...(await timeStore(client, items, options.batch, statistics)) });
+      await statistics.settled();
+    } finally {
+      client.release();
+    }
+  } finally {
+    await storePool.end().catch(() => undefined);
+    await db.drop();
+  }
+}
+
+/** Store the items in transactions of `batch`, one after another on `client`, as the batcher does. */
+async function timeStore(client: PoolClient, items: readonly StoreItem[], batch: number, statistics: StatisticsKeeper): Promise<Record<string, unknown>> {
+  const { rows: [backend] } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const pgBefore = backendCpuSeconds(backend!.pid);
+  const cpuBefore = readCpuSeconds(`self/task/${process.pid}`);
+  const started = performance.now();
+  for (let i = 0; i < items.length; i += batch) {
+    const slice = items.slice(i, i + batch);
+    statistics.noteWritten(rowsOf(slice));
+    await client.query('BEGIN');
+    await storeDocuments(client, slice);
+    await client.query('COMMIT');
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const mainCpu = readCpuSeconds(`self/task/${process.pid}`) - cpuBefore;
+  const pgCpu = backendCpuSeconds(backend!.pid) - pgBefore;
+  // The backend's row counts, flushed to the statistics now rather than after its next idle spell.
+  await client.query('SELECT pg_stat_force_next_flush()');
+  await client.query('SELECT pg_stat_clear_snapshot()');
+  const { rows: [counts] } = await client.query<{ ins: string; upd: string }>(
+    `SELECT n_tup_ins AS ins, n_tup_upd AS upd FROM pg_stat_user_tables WHERE relid = 'core.observation'::regclass`);
+  return {
+    seconds: round(seconds, 2),
+    documentsPerSecond: round(items.length / seconds),
+    // This process's main thread (the store's JavaScript), and its PostgreSQL backend.
+    cpuMsPerDocument: { main: round((mainCpu * 1000) / items.length, 3), postgres: round((pgCpu * 1000) / items.length, 3) },
+    vintagesInserted: Number(counts!.ins),
+    vintageUpdates: Number(counts!.upd),
+  };
+}
