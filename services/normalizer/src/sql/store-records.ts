@@ -46,14 +46,24 @@ const splitKey = (key: string) => {
 /**
  * A publication of a key as its vintages are derived: stored (a vintage in core.observation, or a
  * quiet publication, one that opens no vintage, in core.quiet_publication), or read now from a
- * document of the batch (which replaces whatever that document stored for the key).
+ * document of the batch (which replaces whatever that document stored for the key). Every one is
+ * made with the same fields in the same order, the absent ones undefined, as is every StoredRow:
+ * objects of one shape, so V8's compiled code for the store meets no shape it has not seen
+ * (with two, planVintages was compiled again five times a run, BENCH_NODE_ARGS=--trace-deopt).
  */
 interface PublicationRow extends Publication {
   key: string;
   /** Where it is stored ('o': a vintage, 'q': quiet), for a publication of a document not in the batch. */
-  stored?: StoredRow;
+  stored: StoredRow | undefined;
   /** The reading of a document of the batch, with its stored row of the key (if any) and whether that row says the same. */
-  reading?: { r: ObservationRecord; ctx: StoreContext; before: PublishedRow | undefined; same: boolean };
+  reading: Reading | undefined;
+}
+
+interface Reading {
+  r: ObservationRecord;
+  ctx: StoreContext;
+  before: StoredRow | undefined;
+  same: boolean;
 }
 
 /** Where a publication is stored, and the validity of the vintage it opens ('o'). Times are epoch milliseconds. */
@@ -64,17 +74,17 @@ interface StoredRow {
   validFrom: number;
   validTo: number | null;
   documentId: number;
+  /** For a publication of a batch document: what it says besides its value and time (compared with the new reading before writing it). */
+  own: OwnFields | undefined;
 }
 
-/** A publication of a batch document as stored (compared with the new reading before writing it). */
-interface PublishedRow extends StoredRow {
-  key: string;
+interface OwnFields {
+  status: string;
+  url: string;
   raw_value: string;
   unit: string;
   unit_mult: number;
-  status: string;
   basis: string;
-  url: string;
   locator: string;
   parser_version: string;
 }
@@ -84,10 +94,11 @@ interface PublishedRow extends StoredRow {
  * printed: `1725.0` against a stored `1725.00` counts as a change (and is written); times to the
  * millisecond, the precision of the reading's.
  */
-function samePublication(row: PublishedRow | undefined, r: ObservationRecord, ctx: StoreContext): boolean {
-  return row !== undefined && row.value === r.value && row.raw_value === r.rawValue && row.unit === r.unit && row.unit_mult === r.unitMult &&
-    row.status === r.status && row.basis === r.basis && row.validFrom === ctx.validFrom.getTime() && row.url === ctx.url &&
-    row.locator === r.locator && row.parser_version === ctx.parserVersion;
+function samePublication(row: StoredRow | undefined, r: ObservationRecord, ctx: StoreContext): boolean {
+  const own = row?.own;
+  return row !== undefined && own !== undefined && row.value === r.value && own.raw_value === r.rawValue && own.unit === r.unit && own.unit_mult === r.unitMult &&
+    own.status === r.status && own.basis === r.basis && row.validFrom === ctx.validFrom.getTime() && own.url === ctx.url &&
+    own.locator === r.locator && own.parser_version === ctx.parserVersion;
 }
 
 /** What a publication states besides its key, its document and its time: a vintage copies them, and a reading is written as them. */
@@ -297,11 +308,23 @@ async function lockTouchedKeys(client: PoolClient, items: readonly StoreItem[], 
 /** The stored publications of the touched keys, by key, with the batch's readings among them. */
 interface PublicationState {
   /** Per batch document, its stored publication of each key. */
-  published: Array<Map<string, PublishedRow>>;
+  published: Array<Map<string, StoredRow>>;
   pubsByKey: Map<string, PublicationRow[]>;
   /** Per batch document, its reading of each key. */
   readings: Array<Map<string, PublicationRow>>;
 }
+
+/** The state read of {@link readPublications} (its text is the same for every batch). */
+const STATE_SQL = `SELECT 'q' AS kind, p.id, k.i AS key_index, p.value::text AS value, p.status, p.url, ${EPOCH_MS('p.published_at')} AS t1, NULL::float8 AS t2,
+          p.document_id, ${OWN('p')} AS own, NULL::boolean AS has_mentions, NULL::boolean AS has_rejects
+   FROM core.quiet_publication p ${KEY_JOIN}
+   UNION ALL
+   SELECT 'o', o.id, k.i, o.value::text, o.status, o.url, ${EPOCH_MS('o.valid_from')}, ${EPOCH_MS('o.valid_to')}, o.document_id, ${OWN('o')}, NULL, NULL
+   FROM core.observation o ${KEY_JOIN}
+   UNION ALL
+   SELECT 'f', d.id, NULL, NULL, NULL, NULL, NULL, NULL, d.id, NULL,
+          EXISTS (SELECT 1 FROM core.target_mention WHERE document_id = d.id), EXISTS (SELECT 1 FROM core.reject WHERE document_id = d.id)
+   FROM unnest($6::bigint[]) AS d(id)`;
 
 /** Read under the key locks: every publication of the keys, the batch's readings added (and whether each document has mentions or rejects, into `existingRows`). */
 async function readPublications(client: PoolClient, items: readonly StoreItem[], uniques: ReadonlyArray<Map<string, ObservationRecord>>,
@@ -315,19 +338,10 @@ async function readPublications(client: PoolClient, items: readonly StoreItem[],
   // committed or not begun. Not prepared (no `name`): a generic plan for a join with an array
   // parameter knows nothing of its length and scans the whole table; a custom plan uses the key index.
   const { rows: stateRows } = await client.query<StateRow>({
-    text: `SELECT 'q' AS kind, p.id, k.i AS key_index, p.value::text AS value, p.status, p.url, ${EPOCH_MS('p.published_at')} AS t1, NULL::float8 AS t2,
-            p.document_id, ${OWN('p')} AS own, NULL::boolean AS has_mentions, NULL::boolean AS has_rejects
-     FROM core.quiet_publication p ${KEY_JOIN}
-     UNION ALL
-     SELECT 'o', o.id, k.i, o.value::text, o.status, o.url, ${EPOCH_MS('o.valid_from')}, ${EPOCH_MS('o.valid_to')}, o.document_id, ${OWN('o')}, NULL, NULL
-     FROM core.observation o ${KEY_JOIN}
-     UNION ALL
-     SELECT 'f', d.id, NULL, NULL, NULL, NULL, NULL, NULL, d.id, NULL,
-            EXISTS (SELECT 1 FROM core.target_mention WHERE document_id = d.id), EXISTS (SELECT 1 FROM core.reject WHERE document_id = d.id)
-     FROM unnest($6::bigint[]) AS d(id)`,
+    text: STATE_SQL,
     values: arrays(...keyArrays(keys), documentIds),
   });
-  const published = items.map(() => new Map<string, PublishedRow>());
+  const published = items.map(() => new Map<string, StoredRow>());
   const pubsByKey = new Map<string, PublicationRow[]>();
   const add = (row: PublicationRow) => {
     const list = pubsByKey.get(row.key);
@@ -342,24 +356,23 @@ async function readPublications(client: PoolClient, items: readonly StoreItem[],
     const key = keys[r.key_index - 1]!;
     const i = r.own === null ? undefined : indexOf.get(r.document_id);
     if (i === undefined) {
-      const stored: StoredRow = { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id };
-      add({ id: r.id, key, value: r.value, status: r.status, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url, stored });
+      const stored: StoredRow = { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id, own: undefined };
+      add({ id: r.id, value: r.value, status: r.status, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url, key, stored, reading: undefined });
       continue;
     }
     // A row of a batch document: what its new reading replaces. One per document and key, in one of the tables.
     if (published[i]!.has(key)) throw new Error(`storeDocuments: document ${r.document_id} has more than one publication of ${key}`);
     const [rawValue, unit, unitMult, basis, locator, parserVersion] = JSON.parse(r.own!) as [string, string, number, string, string, string];
-    // Written out, not spread from `stored`: a spread with more fields after it made each object a slow one.
-    published[i]!.set(key, { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id, key, status: r.status,
-      url: r.url, raw_value: rawValue, unit, unit_mult: unitMult, basis, locator, parser_version: parserVersion });
+    const own: OwnFields = { status: r.status, url: r.url, raw_value: rawValue, unit, unit_mult: unitMult, basis, locator, parser_version: parserVersion };
+    published[i]!.set(key, { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id, own });
   }
   // The batch's readings replace what their documents stored.
   const readings = items.map(({ ctx }, i) => {
     const byKey = new Map<string, PublicationRow>();
     for (const [key, r] of uniques[i]!) {
       const before = published[i]!.get(key);
-      const reading: PublicationRow = { id: 0, key, value: r.value, status: r.status, publishedAt: ctx.validFrom, documentId: ctx.documentId, url: ctx.url,
-        reading: { r, ctx, before, same: samePublication(before, r, ctx) } };
+      const reading: PublicationRow = { id: 0, value: r.value, status: r.status, publishedAt: ctx.validFrom, documentId: ctx.documentId, url: ctx.url, key,
+        stored: undefined, reading: { r, ctx, before, same: samePublication(before, r, ctx) } };
       byKey.set(key, reading);
       add(reading);
     }
