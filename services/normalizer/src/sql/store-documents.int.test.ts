@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeBody } from '@nst/shared/charset';
+import { periodRange } from '@nst/shared/domain';
 import { withTransaction, type Pool } from '@nst/shared/db';
 import { closeQueues, createQueues, type Queues } from '@nst/shared/jobs';
 import { createLogger } from '@nst/shared/logger';
@@ -445,6 +446,17 @@ describe('storeDocuments', () => {
     // One by one: the original inserts its figures, the revision revises one.
     expect(sum(singly)).toMatchObject({ revised: 1, removed: 0 });
     expect(changes(sum(outcomes))).toEqual(changes(sum(singly)));
+  });
+
+  it('n: each vintage spans its period as its accumulation reads it, a month and its year to date written in one batch', async () => {
+    await reset(batch.pool);
+    await storeBatch(await readBatch(['twoLevel', 'gbk']));
+    const { rows } = await batch.pool.query<{ period: string; accumulation: 'period' | 'ytd'; start: string; end: string }>(
+      'SELECT DISTINCT period, accumulation, period_start::text AS start, period_end::text AS end FROM core.observation');
+    // Meaningful only with one period stored under both accumulations (their ranges differ).
+    const both = rows.filter((row) => rows.some((other) => other.period === row.period && other.accumulation !== row.accumulation));
+    expect(both.some((row) => row.accumulation === 'ytd' && /-(0[2-9]|1[0-2])$/.test(row.period))).toBe(true);
+    for (const row of rows) expect(row).toEqual({ period: row.period, accumulation: row.accumulation, ...periodRange(row.period, row.accumulation) });
   });
 
   it('f: a mention that changes at the same locator replaces the stored one (the stale row goes before the insert)', async () => {

@@ -167,6 +167,10 @@ function keyArrays(keys: readonly string[]): string[][] {
   return columns;
 }
 
+/** The key columns of readings, as parallel arrays, in key order (read off the records: no key text to split). */
+const keyColumnsOf = (records: readonly ObservationRecord[]): string[][] =>
+  [records.map((r) => r.district), records.map((r) => r.indicator), records.map((r) => r.measure), records.map((r) => r.accumulation), records.map((r) => r.period)];
+
 const KEY_JOIN = `JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS k(district, indicator, measure, accumulation, period, i)
   USING (district, indicator, measure, accumulation, period)`;
 
@@ -530,13 +534,27 @@ async function updateVintages(client: PoolClient, updates: VintagePlan['updates'
   }
 }
 
-/** The period start and end dates of the writes' keys, as two columns. */
+/**
+ * The period start and end dates of the writes' keys, as two columns. A batch writes a few hundred
+ * keys over a handful of periods: each (accumulation, period) is worked out once.
+ */
 function rangesOf(writes: readonly VintageWrite[]): string[][] {
-  const ranges = writes.map(({ publication }) => {
-    const { period, accumulation } = splitKey(publication.key);
-    return periodRange(period, accumulation as 'period' | 'ytd');
-  });
-  return [ranges.map((range) => range.start), ranges.map((range) => range.end)];
+  const known = new Map<string, { start: string; end: string }>();
+  const starts: string[] = [];
+  const ends: string[] = [];
+  for (const { publication: { key } } of writes) {
+    // `…|accumulation|period`: the key's last two fields.
+    const tail = key.slice(key.lastIndexOf('|', key.lastIndexOf('|') - 1) + 1);
+    let range = known.get(tail);
+    if (range === undefined) {
+      const { period, accumulation } = splitKey(key);
+      range = periodRange(period, accumulation as 'period' | 'ytd');
+      known.set(tail, range);
+    }
+    starts.push(range.start);
+    ends.push(range.end);
+  }
+  return [starts, ends];
 }
 
 /** New vintages: from readings, and from quiet publications of other documents that open one now. */
@@ -548,7 +566,7 @@ async function insertVintages(client: PoolClient, { inserts, moves }: VintagePla
        SELECT ${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to
        FROM unnest(${arrayParams(['text', 'text', 'text', 'text', 'text', 'date', 'date', ...FIELD_TYPES, 'bigint', 'timestamptz', 'timestamptz'], 1)})
             AS v(${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to)`,
-      arrays(...keyArrays(inserts.map((w) => w.publication.key)), ...rangesOf(inserts),
+      arrays(...keyColumnsOf(inserts.map((w) => w.publication.reading!.r)), ...rangesOf(inserts),
         ...columnsOf(inserts.map(({ publication: { reading } }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length),
         inserts.map((w) => w.publication.documentId), inserts.map((w) => isoOf(w.publication.publishedAt)), inserts.map((w) => isoOf(w.validTo))),
     );
@@ -588,7 +606,7 @@ async function writeQuietPublications(client: PoolClient, { quietUpdates, quietI
       name: 'nst-insert-quiet-publications',
       text: `INSERT INTO core.quiet_publication (${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, published_at, document_id)
        SELECT * FROM unnest(${arrayParams(['text', 'text', 'text', 'text', 'text', ...FIELD_TYPES, 'timestamptz', 'bigint'], 1)})`,
-      values: arrays(...keyArrays(quietInserts.map((p) => p.key)), ...columnsOf(quietInserts.map(({ reading }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length),
+      values: arrays(...keyColumnsOf(quietInserts.map((p) => p.reading!.r)), ...columnsOf(quietInserts.map(({ reading }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length),
         quietInserts.map((p) => isoOf(p.publishedAt)), quietInserts.map((p) => p.documentId)),
     });
   }
