@@ -8,22 +8,15 @@
  * its PostgreSQL backend, and the vintages written: inserted, and updated (mostly closed: a
  * revision stored in a later batch than the figure it revises closes that figure's vintage).
  */
-import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { buildIndicatorCatalog, createStoreStatisticsKeeper, inputFromArchive, rowsOf, parseDocument, storeDocuments, storeItemOf, type ArchivedInput, type StoreItem } from '@nst/normalizer';
+import {
+  buildIndicatorCatalog, createStoreStatisticsKeeper, inputFromArchive, parseDocument, rowsOf, storeDocuments, storeItemOf, type ArchivedInput, type StoreItem,
+} from '@nst/normalizer';
 import { decodeBody } from '@nst/shared/charset';
 import { createPool, type PoolClient, type StatisticsKeeper } from '@nst/shared/db';
 import { loadSeeds } from '@nst/shared/seeds';
 import { createBenchDatabase, note, readCpuSeconds, report, round, type BenchConfig } from './harness';
 import { BENCH_HOST, generateBenchSite } from './site';
-
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
-/** CPU seconds of another process (a PostgreSQL backend), from /proc/<pid>/stat. */
-function backendCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
 
 /** The bench source an article belongs to (`bench.nst.test/s<k>/…` is source `bench-<k>`). */
 const sourceOf = (path: string) => `bench-${/\/s(\d+)\//.exec(path)![1]}`;
@@ -76,7 +69,7 @@ export async function measureStore(config: BenchConfig, options: { n: number; ba
 /** Store the items in transactions of `batch`, one after another on `client`, as the batcher does. */
 async function timeStore(client: PoolClient, items: readonly StoreItem[], batch: number, statistics: StatisticsKeeper): Promise<Record<string, unknown>> {
   const { rows: [backend] } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  const pgBefore = backendCpuSeconds(backend!.pid);
+  const pgBefore = readCpuSeconds(backend!.pid);
   const cpuBefore = readCpuSeconds(`self/task/${process.pid}`);
   const started = performance.now();
   for (let i = 0; i < items.length; i += batch) {
@@ -88,7 +81,7 @@ async function timeStore(client: PoolClient, items: readonly StoreItem[], batch:
   }
   const seconds = (performance.now() - started) / 1000;
   const mainCpu = readCpuSeconds(`self/task/${process.pid}`) - cpuBefore;
-  const pgCpu = backendCpuSeconds(backend!.pid) - pgBefore;
+  const pgCpu = readCpuSeconds(backend!.pid) - pgBefore;
   // The backend's row counts, flushed to the statistics now rather than after its next idle spell.
   await client.query('SELECT pg_stat_force_next_flush()');
   await client.query('SELECT pg_stat_clear_snapshot()');

@@ -48,8 +48,8 @@ const splitKey = (key: string) => {
  * quiet publication, one that opens no vintage, in core.quiet_publication), or read now from a
  * document of the batch (which replaces whatever that document stored for the key). Every one is
  * made with the same fields in the same order, the absent ones undefined, as is every StoredRow:
- * objects of one shape, so V8's compiled code for the store meets no shape it has not seen
- * (with two, planVintages was compiled again five times a run, BENCH_NODE_ARGS=--trace-deopt).
+ * one shape each for V8's compiled code to meet (planVintages was compiled 9 times a pipeline run
+ * with two of each, 6 with one, BENCH_NODE_ARGS=--trace-opt).
  */
 interface PublicationRow extends Publication {
   key: string;
