@@ -2,6 +2,9 @@ import pg from 'pg';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
+export type QueryConfig = pg.QueryConfig;
+export type QueryResult<R extends pg.QueryResultRow = pg.QueryResultRow> = pg.QueryResult<R>;
+export type QueryResultRow = pg.QueryResultRow;
 
 // numeric stays a string (published scale, never a lossy float); bigint ids become numbers,
 // which is safe far beyond any archive we will hold (2^53).

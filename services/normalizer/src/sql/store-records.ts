@@ -8,7 +8,7 @@
  * vintages they opened.
  */
 import { createHash } from 'node:crypto';
-import { arrayParam, type PoolClient } from '@nst/shared/db';
+import { arrayParam, type PoolClient, type QueryConfig, type QueryResult, type QueryResultRow } from '@nst/shared/db';
 import { periodRange } from '@nst/shared/domain';
 import type { NewsItemRecord, ObservationRecord, RejectRecord, TargetMentionRecord } from '../records';
 import { deriveVintages, type Publication } from '../vintages';
@@ -256,10 +256,14 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   if (!touched) return;
   const state = await readPublications(client, items, uniques, touched, existingRows);
   const plan = planVintages(touched, state, outcomes);
-  await deleteRows(client, plan);
-  await updateVintages(client, plan.updates);
-  await insertVintages(client, plan);
-  await writeQuietPublications(client, plan);
+  // The writes go out one after another without waiting in between: pg sends each statement when
+  // the one before it is done, and the next one's parameters are built meanwhile.
+  const writes = new Writes(client);
+  deleteRows(writes, plan);
+  updateVintages(writes, plan.updates);
+  insertVintages(writes, plan);
+  writeQuietPublications(writes, plan);
+  await writes.done();
 }
 
 /** What a batch touches: its documents (and their places in it), and its keys in key order with the documents touching each. */
@@ -474,23 +478,52 @@ function planVintages({ keys, touchedBy }: TouchedKeys, { published, pubsByKey, 
   return { deletes, quietFromVintages, updates, inserts, moves, quietDeletes, quietUpdates, quietInserts };
 }
 
+/**
+ * Statements of one transaction sent without waiting for each other (pg's client queues them and
+ * sends each when the one before it is done), so the JavaScript building the next one runs while
+ * PostgreSQL runs the last. Each statement's result is checked once it comes; `done` waits for
+ * every one and fails with the first failure in statement order (after a failure, PostgreSQL
+ * refuses the rest of the transaction, so the statements after it fail too).
+ */
+class Writes {
+  private readonly sent: Array<Promise<void>> = [];
+
+  constructor(private readonly client: PoolClient) {}
+
+  send<R extends QueryResultRow>(query: QueryConfig, check: (result: QueryResult<R>) => void = () => undefined): void {
+    const result = this.client.query<R>(query).then(check);
+    // Handled now, read in `done`: a failure before `done` is called (a later statement's
+    // parameters failing to build) must not become an unhandled rejection.
+    result.catch(() => undefined);
+    this.sent.push(result);
+  }
+
+  async done(): Promise<void> {
+    const settled = await Promise.allSettled(this.sent);
+    const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+}
+
 /** Every row deleted was read under the locks: the counts say so, or the transaction fails. */
-async function deleteRows(client: PoolClient, { quietDeletes, deletes, quietFromVintages }: VintagePlan): Promise<void> {
+function deleteRows(writes: Writes, { quietDeletes, deletes, quietFromVintages }: VintagePlan): void {
   if (quietDeletes.length > 0) {
-    const { rowCount } = await client.query('DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[])', arrays(quietDeletes));
-    expectRows(rowCount, quietDeletes.length, 'quiet publications to delete');
+    writes.send({ text: 'DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[])', values: arrays(quietDeletes) },
+      ({ rowCount }) => expectRows(rowCount, quietDeletes.length, 'quiet publications to delete'));
   }
   if (deletes.length > 0) {
     // A vintage another document's publication opened, and that opens none now, stays as a quiet publication.
-    const { rows: [done] } = await client.query<{ deleted: number; kept: number }>(
-      `WITH gone AS (DELETE FROM core.observation WHERE id = ANY($1::bigint[]) RETURNING *),
+    writes.send<{ deleted: number; kept: number }>({
+      text: `WITH gone AS (DELETE FROM core.observation WHERE id = ANY($1::bigint[]) RETURNING *),
             kept AS (INSERT INTO core.quiet_publication (${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, published_at, document_id)
                      SELECT ${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, valid_from, document_id FROM gone WHERE id = ANY($2::bigint[]) RETURNING 1)
        SELECT (SELECT count(*) FROM gone)::int AS deleted, (SELECT count(*) FROM kept)::int AS kept`,
-      arrays(deletes, quietFromVintages));
-    if (done?.deleted !== deletes.length || done.kept !== quietFromVintages.length) {
-      throw new Error(`storeDocuments: ${deletes.length} vintages to delete and ${quietFromVintages.length} to keep as quiet publications, ${done?.deleted ?? 0} and ${done?.kept ?? 0} done`);
-    }
+      values: arrays(deletes, quietFromVintages),
+    }, ({ rows: [done] }) => {
+      if (done?.deleted !== deletes.length || done.kept !== quietFromVintages.length) {
+        throw new Error(`storeDocuments: ${deletes.length} vintages to delete and ${quietFromVintages.length} to keep as quiet publications, ${done?.deleted ?? 0} and ${done?.kept ?? 0} done`);
+      }
+    });
   }
 }
 
@@ -502,7 +535,7 @@ const newReading = (p: PublicationRow) => (p.reading && !p.reading.same ? p.read
  * checked row by row, so the two kinds are two statements, not one). A vintage read now takes what
  * its reading says; one of another document keeps what it says (NULL: unchanged).
  */
-async function updateVintages(client: PoolClient, updates: VintagePlan['updates']): Promise<void> {
+function updateVintages(writes: Writes, updates: VintagePlan['updates']): void {
   const closings = updates.filter((u) => u.write.validTo !== null);
   const openings = updates.filter((u) => u.write.validTo === null);
   for (const group of [closings, openings]) {
@@ -511,26 +544,24 @@ async function updateVintages(client: PoolClient, updates: VintagePlan['updates'
       // No reading to write (most closings: another document's figure revised): the validity alone,
       // not nine columns of NULLs, each parsed. Not prepared: a generic plan, made while the table
       // was small, joins by scanning it whole.
-      const { rowCount } = await client.query(
-        `UPDATE core.observation o SET valid_to = v.valid_to, recorded_at = now()
+      writes.send({
+        text: `UPDATE core.observation o SET valid_to = v.valid_to, recorded_at = now()
          FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, valid_to) WHERE o.id = v.id`,
-        arrays(group.map((u) => u.id), group.map((u) => isoOf(u.write.validTo))),
-      );
-      expectRows(rowCount, group.length, 'vintages to update');
+        values: arrays(group.map((u) => u.id), group.map((u) => isoOf(u.write.validTo))),
+      }, ({ rowCount }) => expectRows(rowCount, group.length, 'vintages to update'));
       continue;
     }
     const fields = columnsOf(group.map(({ write: { publication: p } }) => {
       const reading = newReading(p);
       return reading ? fieldsOf(reading.r, reading.ctx) : FIELDS.map(() => null);
     }), FIELDS.length);
-    const { rowCount } = await client.query(
-      `UPDATE core.observation o SET valid_to = v.valid_to, ${FIELDS.map((c) => `${c} = coalesce(v.${c}, o.${c})`).join(', ')}, recorded_at = now()
+    // Under the locks every row is there, and the counts say so.
+    writes.send({
+      text: `UPDATE core.observation o SET valid_to = v.valid_to, ${FIELDS.map((c) => `${c} = coalesce(v.${c}, o.${c})`).join(', ')}, recorded_at = now()
        FROM unnest($1::bigint[], $2::timestamptz[], ${arrayParams(FIELD_TYPES, 3)}) AS v(id, valid_to, ${FIELDS.join(', ')})
        WHERE o.id = v.id`,
-      arrays(group.map((u) => u.id), group.map((u) => isoOf(u.write.validTo)), ...fields),
-    );
-    // Under the locks every row is there, and the counts say so.
-    expectRows(rowCount, group.length, 'vintages to update');
+      values: arrays(group.map((u) => u.id), group.map((u) => isoOf(u.write.validTo)), ...fields),
+    }, ({ rowCount }) => expectRows(rowCount, group.length, 'vintages to update'));
   }
 }
 
@@ -558,51 +589,48 @@ function rangesOf(writes: readonly VintageWrite[]): string[][] {
 }
 
 /** New vintages: from readings, and from quiet publications of other documents that open one now. */
-async function insertVintages(client: PoolClient, { inserts, moves }: VintagePlan): Promise<void> {
+function insertVintages(writes: Writes, { inserts, moves }: VintagePlan): void {
   if (inserts.length > 0) {
     // Readings: in the order of `inserts` (keys in order), so the ids follow it.
-    const { rowCount } = await client.query(
-      `INSERT INTO core.observation (${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to)
+    writes.send({
+      text: `INSERT INTO core.observation (${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to)
        SELECT ${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to
        FROM unnest(${arrayParams(['text', 'text', 'text', 'text', 'text', 'date', 'date', ...FIELD_TYPES, 'bigint', 'timestamptz', 'timestamptz'], 1)})
             AS v(${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to)`,
-      arrays(...keyColumnsOf(inserts.map((w) => w.publication.reading!.r)), ...rangesOf(inserts),
+      values: arrays(...keyColumnsOf(inserts.map((w) => w.publication.reading!.r)), ...rangesOf(inserts),
         ...columnsOf(inserts.map(({ publication: { reading } }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length),
         inserts.map((w) => w.publication.documentId), inserts.map((w) => isoOf(w.publication.publishedAt)), inserts.map((w) => isoOf(w.validTo))),
-    );
-    expectRows(rowCount, inserts.length, 'vintages to insert');
+    }, ({ rowCount }) => expectRows(rowCount, inserts.length, 'vintages to insert'));
   }
   if (moves.length > 0) {
     // Quiet publications of other documents that open a vintage now move to core.observation.
     // valid_from is the publication time to the millisecond, as every valid_to written is (EPOCH_MS).
-    const { rowCount } = await client.query(
-      `WITH moved AS (DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[]) RETURNING *)
+    writes.send({
+      text: `WITH moved AS (DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[]) RETURNING *)
        INSERT INTO core.observation (${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to)
        SELECT ${KEY_COLUMNS.map((c) => `p.${c}`).join(', ')}, v.period_start, v.period_end, ${FIELDS.map((c) => `p.${c}`).join(', ')}, p.document_id,
               date_trunc('milliseconds', p.published_at), v.valid_to
        FROM unnest($1::bigint[], $2::timestamptz[], $3::date[], $4::date[]) WITH ORDINALITY AS v(id, valid_to, period_start, period_end, i)
             JOIN moved p ON p.id = v.id
        ORDER BY v.i`,
-      arrays(moves.map((w) => w.publication.stored!.id), moves.map((w) => isoOf(w.validTo)), ...rangesOf(moves)),
-    );
-    expectRows(rowCount, moves.length, 'quiet publications to open vintages');
+      values: arrays(moves.map((w) => w.publication.stored!.id), moves.map((w) => isoOf(w.validTo)), ...rangesOf(moves)),
+    }, ({ rowCount }) => expectRows(rowCount, moves.length, 'quiet publications to open vintages'));
   }
 }
 
 /** Readings that open no vintage, written to the quiet table (or over their document's row there). */
-async function writeQuietPublications(client: PoolClient, { quietUpdates, quietInserts }: VintagePlan): Promise<void> {
+function writeQuietPublications(writes: Writes, { quietUpdates, quietInserts }: VintagePlan): void {
   if (quietUpdates.length > 0) {
-    const { rowCount } = await client.query(
-      `UPDATE core.quiet_publication q SET ${FIELDS.map((c) => `${c} = v.${c}`).join(', ')}, published_at = v.published_at
+    writes.send({
+      text: `UPDATE core.quiet_publication q SET ${FIELDS.map((c) => `${c} = v.${c}`).join(', ')}, published_at = v.published_at
        FROM unnest($1::bigint[], $2::timestamptz[], ${arrayParams(FIELD_TYPES, 3)}) AS v(id, published_at, ${FIELDS.join(', ')})
        WHERE q.id = v.id`,
-      arrays(quietUpdates.map((u) => u.id), quietUpdates.map((u) => isoOf(u.publication.publishedAt)),
+      values: arrays(quietUpdates.map((u) => u.id), quietUpdates.map((u) => isoOf(u.publication.publishedAt)),
         ...columnsOf(quietUpdates.map(({ publication: { reading } }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length)),
-    );
-    expectRows(rowCount, quietUpdates.length, 'quiet publications to update');
+    }, ({ rowCount }) => expectRows(rowCount, quietUpdates.length, 'quiet publications to update'));
   }
   if (quietInserts.length > 0) {
-    await client.query({
+    writes.send({
       name: 'nst-insert-quiet-publications',
       text: `INSERT INTO core.quiet_publication (${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, published_at, document_id)
        SELECT * FROM unnest(${arrayParams(['text', 'text', 'text', 'text', 'text', ...FIELD_TYPES, 'timestamptz', 'bigint'], 1)})`,
