@@ -12,12 +12,10 @@
  * spent 3.6–4.1, in alternating runs of a slow phase of the machine).
  */
 import { readdirSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
 import { createParsePool, defaultParseThreads, type ArchivedInput } from '@nst/normalizer';
-import { decodeBody } from '@nst/shared/charset';
 import { loadSeeds } from '@nst/shared/seeds';
 import { note, readCpuSeconds, report, round } from './harness';
-import { BENCH_HOST, generateBenchSite } from './site';
+import { archivedArticle, BENCH_HOST, benchArticles, generateBenchSite } from './site';
 
 /** Documents in flight, as NORMALIZE_CONCURRENCY's default keeps them. */
 const IN_FLIGHT = 32;
@@ -29,19 +27,8 @@ function threadCpuSeconds(): Map<number, number> {
 
 export async function measureParsePool(options: { n: number; rounds: number }): Promise<void> {
   const site = generateBenchSite(options.n);
-  const inputs: ArchivedInput[] = [...site.files.entries()]
-    .filter(([path]) => /\/t\d{8}_\d+\.html$/.test(path))
-    .map(([path, file], i) => ({
-      documentId: i + 1,
-      bodyGzip: gzipSync(file.body),
-      hasText: true,
-      charset: decodeBody(file.body, file.contentType).charset,
-      contentType: file.contentType,
-      url: `https://${path}`,
-      format: 'stats-table',
-      lang: 'zh',
-      fetchedAt: new Date(),
-    }));
+  const fetchedAt = new Date();
+  const inputs: ArchivedInput[] = benchArticles(site).map((article, i) => archivedArticle(article, i + 1, fetchedAt));
   const before = new Set(threadCpuSeconds().keys());
   const pool = createParsePool({ indicators: (await loadSeeds()).indicators, threads: defaultParseThreads() });
   try {

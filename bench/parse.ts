@@ -13,7 +13,7 @@ import { decodeBody } from '@nst/shared/charset';
 import { loadSeeds, SEEDS_DIR, type Source } from '@nst/shared/seeds';
 import { parse as parseYaml } from 'yaml';
 import { note, report, round } from './harness';
-import { BENCH_HOST, generateBenchSite } from './site';
+import { BENCH_HOST, benchArticles, generateBenchSite } from './site';
 
 const SITES = `${SEEDS_DIR}fixtures/sites`;
 
@@ -76,9 +76,8 @@ export async function measureParse(options: { seconds: number; report?: boolean 
   const result = await loop(corpus, catalog, options.seconds);
 
   const site = generateBenchSite(1);
-  const synthetic: ParseInput[] = [...site.files.entries()]
-    .filter(([path]) => /\/t\d{8}_\d+\.html$/.test(path))
-    .map(([path, file]) => ({ bytes: file.body, text: decodeBody(file.body, file.contentType).text, contentType: file.contentType, url: `https://${path}`, format: 'stats-table', lang: 'zh' }));
+  const synthetic: ParseInput[] = benchArticles(site)
+    .map(({ url, body, contentType }) => ({ bytes: body, text: decodeBody(body, contentType).text, contentType, url, format: 'stats-table', lang: 'zh' }));
   const bench = await loop(synthetic, catalog, Math.max(2, options.seconds / 2));
 
   const documentsPerSecond = round(result.documents / result.seconds);

@@ -16,6 +16,9 @@
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { gzipSync } from 'node:zlib';
+import type { ArchivedInput } from '@nst/normalizer';
+import { decodeBody } from '@nst/shared/charset';
 import type { Source } from '@nst/shared/seeds';
 import { ROOT } from './harness';
 
@@ -270,4 +273,28 @@ export function generateBenchSite(n: number): BenchSite {
   }
   files.set(`${BENCH_HOST}/robots.txt`, { body: Buffer.from('User-agent: *\nDisallow: /private/\n'), contentType: 'text/plain; charset=utf-8' });
   return { sources, files, listPages: n, articles: article, meanArticleBytes: Math.round(articleBytes / article) };
+}
+
+/** One of the site's articles (a district table), with the source it belongs to. */
+export interface BenchArticle {
+  url: string;
+  sourceKey: string;
+  body: Buffer;
+  contentType: string;
+}
+
+/** The site's articles in the order they were generated (list pages left out). */
+export function benchArticles(site: BenchSite): BenchArticle[] {
+  return [...site.files.entries()]
+    .filter(([path]) => /\/t\d{8}_\d+\.html$/.test(path))
+    .map(([path, file]) => ({ url: `https://${path}`, sourceKey: `bench-${/\/s(\d+)\//.exec(path)![1]}`, body: file.body, contentType: file.contentType }));
+}
+
+/** An article as the archive holds it and the normalizer reads it: gzip of the bytes, the charset they were decoded with. */
+export function archivedArticle(article: BenchArticle, documentId: number, fetchedAt: Date): ArchivedInput {
+  const { charset } = decodeBody(article.body, article.contentType);
+  return {
+    documentId, bodyGzip: gzipSync(article.body), hasText: true, ...(charset ? { charset } : {}), contentType: article.contentType, url: article.url,
+    format: 'stats-table', lang: 'zh', fetchedAt,
+  };
 }

@@ -8,22 +8,17 @@
  * its PostgreSQL backend, and the vintages written: inserted, and updated (mostly closed: a
  * revision stored in a later batch than the figure it revises closes that figure's vintage).
  */
-import { gzipSync } from 'node:zlib';
 import {
-  buildIndicatorCatalog, createStoreStatisticsKeeper, inputFromArchive, parseDocument, rowsOf, storeDocuments, storeItemOf, type ArchivedInput, type StoreItem,
+  buildIndicatorCatalog, createStoreStatisticsKeeper, inputFromArchive, parseDocument, rowsOf, storeDocuments, storeItemOf, type StoreItem,
 } from '@nst/normalizer';
-import { decodeBody } from '@nst/shared/charset';
 import { createPool, type PoolClient, type StatisticsKeeper } from '@nst/shared/db';
 import { loadSeeds } from '@nst/shared/seeds';
 import { createBenchDatabase, note, readCpuSeconds, report, round, type BenchConfig } from './harness';
-import { BENCH_HOST, generateBenchSite } from './site';
-
-/** The bench source an article belongs to (`bench.nst.test/s<k>/…` is source `bench-<k>`). */
-const sourceOf = (path: string) => `bench-${/\/s(\d+)\//.exec(path)![1]}`;
+import { archivedArticle, BENCH_HOST, benchArticles, generateBenchSite } from './site';
 
 export async function measureStore(config: BenchConfig, options: { n: number; batch: number }): Promise<void> {
   const site = generateBenchSite(options.n);
-  const articles = [...site.files.entries()].filter(([path]) => /\/t\d{8}_\d+\.html$/.test(path));
+  const articles = benchArticles(site);
   const db = await createBenchDatabase(config, site.sources);
   const storePool = createPool(db.url, { max: 1, applicationName: 'nst-bench-store' });
   try {
@@ -35,20 +30,16 @@ export async function measureStore(config: BenchConfig, options: { n: number; ba
        SELECT v.source_key, v.url, v.url, 200, '{}', 'text/html', 'utf-8', '\\x'::bytea, 0, encode(sha256(v.url::bytea), 'hex'), encode(sha256(v.url::bytea), 'hex'),
               'document', 'stats-table', 1, $3
        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS v(source_key, url, i) ORDER BY v.i RETURNING id`,
-      [articles.map(([path]) => sourceOf(path)), articles.map(([path]) => `https://${path}`), fetchedAt],
+      [articles.map((article) => article.sourceKey), articles.map((article) => article.url), fetchedAt],
     );
     // Parsed here, in order, as the normalizer parses them (not timed).
     const catalog = buildIndicatorCatalog((await loadSeeds()).indicators);
     const items: StoreItem[] = [];
-    for (const [i, [path, file]] of articles.entries()) {
-      const { charset } = decodeBody(file.body, file.contentType);
-      const archived: ArchivedInput = {
-        documentId: rows[i]!.id, bodyGzip: gzipSync(file.body), hasText: true, ...(charset ? { charset } : {}), contentType: file.contentType,
-        url: `https://${path}`, format: 'stats-table', lang: 'zh', fetchedAt,
-      };
+    for (const [i, article] of articles.entries()) {
+      const archived = archivedArticle(article, rows[i]!.id, fetchedAt);
       const parsed = await parseDocument(inputFromArchive(archived), catalog);
-      items.push(storeItemOf({ id: archived.documentId, sourceKey: sourceOf(path), url: `https://${path}`, role: 'document', fetchedAt,
-        publishedAt: null, recordsDigest: null, archived }, parsed));
+      items.push(storeItemOf({ id: archived.documentId, sourceKey: article.sourceKey, url: article.url, role: 'document', fetchedAt, publishedAt: null,
+        recordsDigest: null, archived }, parsed));
     }
     const client = await storePool.connect();
     try {
