@@ -74,25 +74,24 @@ async function loadSeries(db: BenchDatabase, options: { toYear: number; fromYear
       [options.toYear, options.fromYear, options.vintages],
     );
     // Vintage v of a figure is published v years after the first publication (the month after
-    // its period), each with another value; the last one is open.
+    // its period), each with another value; each ends where the next starts, the last is open.
     const inserted = await client.query(
       `WITH series AS (${SERIES_SQL} ORDER BY y DESC, d.district, i.code, s LIMIT $4),
        vintage AS (
          SELECT s.*, v,
                 make_timestamptz(year + (month / 12), month % 12 + 1, 20, 7, 0, 0, 'Asia/Shanghai') + (v || ' years')::interval AS valid_from,
-                CASE WHEN v < $3 - 1 THEN make_timestamptz(year + (month / 12), month % 12 + 1, 20, 7, 0, 0, 'Asia/Shanghai') + ((v + 1) || ' years')::interval END AS valid_to,
                 CASE WHEN measure = 'yoy_pct' THEN round((abs(hashtext(indicator || period || district || v)) % 200) / 10.0 - 5, 1)
                      ELSE round(100 + (abs(hashtext(indicator || period || district || v)) % 100000) / 100.0, 2) END AS value
          FROM series s CROSS JOIN generate_series(0, $3::int - 1) AS v
        )
        INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end, basis, value, unit, unit_mult,
-                                     raw_value, status, valid_from, valid_to, document_id, url, locator, parser_version)
+                                     raw_value, status, valid_from, document_id, url, locator, parser_version)
        SELECT x.district, x.indicator, x.measure, x.accumulation, x.period,
               make_date(x.year, CASE WHEN x.accumulation = 'ytd' OR x.slot >= 33 THEN 1 ELSE x.month END, 1),
               (make_date(x.year, x.month, 1) + interval '1 month - 1 day')::date,
               CASE WHEN x.measure = 'yoy_pct' THEN 'comparable' ELSE 'unknown' END, x.value,
               CASE WHEN x.measure = 'yoy_pct' THEN 'pct' ELSE 'CNY' END, CASE WHEN x.measure = 'yoy_pct' THEN 0 ELSE 8 END,
-              x.value::text, 'final', x.valid_from, x.valid_to, doc.id, doc.url, 'synthetic row ' || x.slot, 'bench'
+              x.value::text, 'final', x.valid_from, doc.id, doc.url, 'synthetic row ' || x.slot, 'bench'
        FROM vintage x
        JOIN raw.document doc ON doc.source_key = 'bench-synthetic'
         AND doc.url = 'https://${BENCH_HOST}/synthetic/' || x.district || '/' || x.year || '/v' || x.v || '.html'

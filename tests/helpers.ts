@@ -158,7 +158,7 @@ export async function pipelineRows(pool: Pool): Promise<Record<string, string[]>
     documents: `SELECT url || ' ' || sha256_bytes AS r FROM raw.document`,
     observations: `SELECT concat_ws(' ', o.district, o.indicator, o.measure, o.accumulation, o.period, o.value, o.status, o.basis, o.url, o.locator,
                      CASE WHEN d.published_at IS NOT NULL THEN o.valid_from::text END, CASE WHEN d.published_at IS NOT NULL THEN o.valid_to::text END) AS r
-                   FROM core.observation o JOIN raw.document d ON d.id = o.document_id`,
+                   FROM core.observation_vintage o JOIN raw.document d ON d.id = o.document_id`,
     rejects: `SELECT concat_ws(' ', d.url, r.reason, r.locator) AS r FROM core.reject r JOIN raw.document d ON d.id = r.document_id`,
     snapshots: `SELECT concat_ws(' ', release, target_key, actual_value, actual_period, status, progress_pct, gap, cagr_realised_pct) AS r FROM agg.latest_progress`,
     snapshotHistory: `SELECT concat_ws(' ', release, target_key, row_number() OVER (PARTITION BY release, target_key ORDER BY known_from), actual_value,

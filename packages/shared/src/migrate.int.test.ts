@@ -138,7 +138,8 @@ describe('0012: each publication stored once', () => {
     await migrate(db.pool);
     expect((await db.pool.query('SELECT document_id FROM core.quiet_publication')).rows).toEqual([{ document_id: 2 }]);
     expect(await publications()).toEqual(before.map((row) => ({ ...row, opens_vintage: row.document_id !== 2 })));
-    expect((await db.pool.query('SELECT * FROM core.observation ORDER BY id')).rows).toEqual(vintages);
+    // Their ends derived since 0015.
+    expect((await db.pool.query('SELECT * FROM core.observation_vintage ORDER BY id')).rows).toEqual(vintages);
   });
 
   it('refuses, changing nothing, a database where one document holds two vintages of a key', async () => {
@@ -150,5 +151,67 @@ describe('0012: each publication stored once', () => {
     await expect(migrate(db.pool)).rejects.toThrow(/more than one vintage of a key from one document/);
     expect((await db.pool.query("SELECT to_regclass('core.quiet_publication') AS t")).rows[0].t).toBeNull();
     expect((await db.pool.query('SELECT count(*)::int AS n FROM core.publication')).rows[0].n).toBe(3);
+  });
+});
+
+describe('0015: a vintage ends where the next of its key starts', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeEach(async () => {
+    db = await createTestDatabase({ migrate: false, seed: false });
+    // The migrations before 0015, and vintages with their ends written, as every store wrote them:
+    // a key revised twice (the last vintage open), and a key published once.
+    dir = await mkdtemp(join(tmpdir(), 'nst-migrations-'));
+    for (const migration of (await readMigrations()).filter((m) => m.name < '0015')) await writeFile(join(dir, migration.name), migration.sql);
+    await migrate(db.pool, { dir });
+    await db.pool.query(`
+      INSERT INTO core.indicator (code, name_zh, name_en, unit, unit_mult, additive) VALUES ('gdp', '地区生产总值', 'GDP', 'CNY', 8, true);
+      INSERT INTO raw.source (key, name, publisher, format, url, schedule) VALUES ('src', 'source', 'publisher', 'bulletin', 'https://example.gov.cn/', '0 6 * * *');
+      INSERT INTO raw.document (id, source_key, url, final_url, http_status, body_gzip, body_size, sha256_bytes, sha256_canonical, role, format)
+      SELECT i, 'src', 'https://example.gov.cn/' || i, 'https://example.gov.cn/' || i, 200, '\\x00', 1, repeat('a', 64), repeat('a', 64), 'document', 'bulletin' FROM generate_series(1, 3) i;
+      INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end, value, raw_value, unit, unit_mult, status,
+                                    basis, valid_from, valid_to, document_id, url, locator, parser_version)
+      VALUES ('baoshan', 'gdp', 'level', 'period', '2024', '2024-01-01', '2024-12-31', 1802.35, '1,802.35', 'CNY', 8, 'provisional', 'unknown',
+              '2025-03-28T07:00:00Z', '2025-06-30T02:00:00.123Z', 1, 'https://example.gov.cn/1', 'a', 'v1'),
+             ('baoshan', 'gdp', 'level', 'period', '2024', '2024-01-01', '2024-12-31', 1809.00, '1809', 'CNY', 8, 'final', 'unknown',
+              '2025-06-30T02:00:00.123Z', '2025-09-30T02:00:00Z', 2, 'https://example.gov.cn/2', 'b', 'v1'),
+             ('baoshan', 'gdp', 'level', 'period', '2024', '2024-01-01', '2024-12-31', 1811.20, '1811.2', 'CNY', 8, 'final', 'unknown',
+              '2025-09-30T02:00:00Z', NULL, 3, 'https://example.gov.cn/3', 'c', 'v1'),
+             ('jinshan', 'gdp', 'level', 'period', '2024', '2024-01-01', '2024-12-31', 1290.10, '1290.1', 'CNY', 8, 'final', 'unknown',
+              '2025-03-28T07:00:00Z', NULL, 1, 'https://example.gov.cn/1', 'd', 'v1');`);
+  });
+  afterEach(async () => {
+    await db.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** What every reader of the vintages sees: current, as of instants around each change, and the consumer views. */
+  async function readings(vintages: string): Promise<unknown[]> {
+    const instants = ['2025-01-01', '2025-03-28T07:00:00Z', '2025-06-30T02:00:00.122Z', '2025-06-30T02:00:00.123Z', '2025-08-01', '2025-09-30T02:00:00Z', '2026-01-01'];
+    const read = async (sql: string, values: unknown[] = []) => (await db.pool.query(sql, values)).rows;
+    return [
+      await read(`SELECT * FROM ${vintages} ORDER BY id`),
+      await read('SELECT * FROM core.observation_current ORDER BY id'),
+      ...(await Promise.all(instants.map((t) => read('SELECT id, value::text FROM core.observation_as_of($1) ORDER BY id', [t])))),
+      await read('SELECT * FROM agg.series ORDER BY observation_id'),
+      await read('SELECT * FROM agg.observation_source ORDER BY observation_id'),
+    ];
+  }
+
+  it('drops the written ends, and every view reads what it read before', async () => {
+    const before = await readings('core.observation');
+    expect(before[2]).toEqual([]);
+    await migrate(db.pool);
+    const columns = await db.pool.query("SELECT 1 FROM information_schema.columns WHERE table_schema = 'core' AND table_name = 'observation' AND column_name = 'valid_to'");
+    expect(columns.rowCount).toBe(0);
+    expect(await readings('core.observation_vintage')).toEqual(before);
+  });
+
+  it('refuses, changing nothing, a database where a vintage ends elsewhere than where the next one starts', async () => {
+    await db.pool.query("UPDATE core.observation SET valid_to = '2025-12-31T00:00:00Z' WHERE document_id = 3");
+    const before = await readings('core.observation');
+    await expect(migrate(db.pool)).rejects.toThrow(/1 vintages of core.observation end elsewhere than where the next vintage of their key starts \(the first: gdp\|baoshan\|2024\|level\|period\|/);
+    expect(await readings('core.observation')).toEqual(before);
+    expect((await db.pool.query('SELECT max(id)::int AS id FROM public.nst_migration')).rows[0].id).toBe(14);
   });
 });

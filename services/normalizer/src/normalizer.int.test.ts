@@ -57,13 +57,13 @@ describe('normalizer', () => {
   }
 
   const observation = (documentId: number, indicator: string, period: string) =>
-    db.pool.query('SELECT * FROM core.observation WHERE document_id = $1 AND indicator = $2 AND period = $3 AND measure = $4', [documentId, indicator, period, 'level']).then((r) => r.rows);
+    db.pool.query('SELECT * FROM core.observation_vintage WHERE document_id = $1 AND indicator = $2 AND period = $3 AND measure = $4', [documentId, indicator, period, 'level']).then((r) => r.rows);
 
   async function tableFingerprint(): Promise<string> {
     const { rows } = await db.pool.query(`
       SELECT md5(coalesce(string_agg(row_text, '|' ORDER BY row_text), '')) AS fp, count(*)::int AS n FROM (
         SELECT format('%s %s %s %s %s %s %s %s %s', district, indicator, measure, accumulation, period, value, valid_from, valid_to, document_id) AS row_text
-        FROM core.observation
+        FROM core.observation_vintage
         UNION ALL SELECT format('reject %s %s %s', document_id, reason, locator) FROM core.reject
         UNION ALL SELECT format('news %s %s', url, title) FROM core.news_item
         UNION ALL SELECT format('mention %s %s %s', document_id, locator, value) FROM core.target_mention) t`);
@@ -142,7 +142,7 @@ describe('normalizer', () => {
       expect(Number((await db.pool.query('SELECT count(*) FROM core.observation')).rows[0].count)).toBe(countBefore + 1);
 
       const history = await db.pool.query(
-        `SELECT value::text, valid_from, valid_to, document_id FROM core.observation
+        `SELECT value::text, valid_from, valid_to, document_id FROM core.observation_vintage
          WHERE district = 'baoshan' AND indicator = 'gdp' AND measure = 'level' AND period = '2024' ORDER BY valid_from`,
       );
       expect(history.rows.map((r) => [r.value, r.document_id])).toEqual([['1802.35', original], ['1811.20', revised]]);

@@ -14,13 +14,13 @@ describe('loadVintages', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     const doc = await archiveEmptyDocument(db.pool);
-    const add = async (name: string, district: string, measure: string, period: string, value: string, validFrom: string, validTo: string | null = null) => {
+    const add = async (name: string, district: string, measure: string, period: string, value: string, validFrom: string) => {
       const inserted = await db.pool.query(
         `INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end, value, raw_value, unit, unit_mult,
-                                       status, document_id, url, locator, parser_version, valid_from, valid_to)
+                                       status, document_id, url, locator, parser_version, valid_from)
          VALUES ($1, 'gdp', $2, 'period', $3, ($3 || '-01-01')::date, ($3 || '-12-31')::date, $4::numeric, $4, $5, $6, 'final', $7,
-                 'https://xxgk.shbsq.gov.cn/t.html', 'p[1]', 't', $8, $9) RETURNING id`,
-        [district, measure, period, value, measure === 'level' ? 'CNY' : 'pct', measure === 'level' ? 8 : 0, doc, validFrom, validTo],
+                 'https://xxgk.shbsq.gov.cn/t.html', 'p[1]', 't', $8) RETURNING id`,
+        [district, measure, period, value, measure === 'level' ? 'CNY' : 'pct', measure === 'level' ? 8 : 0, doc, validFrom],
       );
       ids[name] = inserted.rows[0].id;
     };
@@ -28,7 +28,8 @@ describe('loadVintages', () => {
     await add('share2009', 'baoshan', 'share_pct', '2009', '4.1', '1960-01-01T00:00:00Z');
     await add('yoy2014', 'jinshan', 'yoy_pct', '2014', '7.5', '1965-06-30T12:00:00.987654Z');
     await add('level2015', 'baoshan', 'level', '2015', '1011.50', '1966-02-01T00:00:00.000999Z');
-    await add('level2021', 'baoshan', 'level', '2021', '1725.00', '2022-03-25T00:00:00.123456Z', '2023-01-10T08:00:00Z');
+    await add('level2015revised', 'baoshan', 'level', '2015', '1012.00', '1967-03-01T00:00:00Z');
+    await add('level2021', 'baoshan', 'level', '2021', '1725.00', '2022-03-25T00:00:00.123456Z');
     await add('level2021revised', 'baoshan', 'level', '2021', '1730.10', '2023-01-10T08:00:00Z');
     await add('yoy2021', 'baoshan', 'yoy_pct', '2021', '3.3', '2022-03-25T00:00:00.123456Z');
     await add('jinshan2024', 'jinshan', 'level', '2024', '1300.00', '2025-04-07T00:00:00Z');
@@ -62,6 +63,17 @@ describe('loadVintages', () => {
       id: ids.level2021, district: 'baoshan', measure: 'level', accumulation: 'period', period: '2021', value: '1725.00', unitMult: 8,
       status: 'final', basis: 'unknown', validFrom: new Date('2022-03-25T00:00:00.123Z'), validTo: new Date('2023-01-10T08:00:00Z'),
       url: 'https://xxgk.shbsq.gov.cn/t.html',
+    });
+  });
+
+  it('ends each vintage where the next of its key starts, the first vintage\'s too when its key is outside the window', async () => {
+    const ends = (vintages: Array<{ id: number; validTo: Date | null }>) =>
+      Object.fromEntries(vintages.map((v) => [names([v])[0], v.validTo?.toISOString() ?? null]));
+    expect(ends(await load({ districts: ['baoshan'], measures: ['level', 'yoy_pct'] }))).toEqual({
+      level2015: '1967-03-01T00:00:00.000Z',
+      level2021: '2023-01-10T08:00:00.000Z',
+      level2021revised: null,
+      yoy2021: null,
     });
   });
 

@@ -23,14 +23,17 @@ const LOAD_VINTAGES = `
     -- Materialized so measure is filtered after the scan: the only index bounding every condition
     -- here is (indicator, district, period), whatever the statistics say (with none, the planner
     -- once preferred (indicator, district, measure, …) and filtered thousands of rows by period).
-    SELECT id, district, measure, accumulation, period, value, unit_mult, status, basis, valid_from, valid_to, url
+    -- The window holds every vintage of each key in it, so a vintage's end (the next one's start,
+    -- core.observation_vintage) is found among them.
+    SELECT id, district, measure, accumulation, period, value, unit_mult, status, basis, valid_from,
+           lead(valid_from) OVER (PARTITION BY district, period, measure, accumulation ORDER BY valid_from) AS valid_to, url
     FROM core.observation
     WHERE indicator = $1 AND district = ANY($2::text[]) AND period >= $4 AND period < $5),
   first_vintage AS (
     -- One probe of observation_series_valid_from_idx per (district, measure): LIMIT 1 in index order.
     SELECT o.* FROM unnest($2::text[]) AS d(district) CROSS JOIN unnest('{level,yoy_pct}'::text[]) AS m(measure)
     CROSS JOIN LATERAL (
-      SELECT id, district, measure, accumulation, period, value, unit_mult, status, basis, valid_from, valid_to, url
+      SELECT id, district, measure, accumulation, period, value, unit_mult, status, basis, valid_from, url
       FROM core.observation
       WHERE indicator = $1 AND district = d.district AND measure = m.measure
       ORDER BY valid_from, id LIMIT 1) o
@@ -38,8 +41,12 @@ const LOAD_VINTAGES = `
   SELECT id, district, measure, accumulation, period, value::text AS value, unit_mult, status, basis, valid_from, valid_to, url
   FROM (SELECT * FROM in_window WHERE measure = ANY($3::text[])
         UNION ALL
-        -- Unless the window already holds it.
-        SELECT * FROM first_vintage WHERE NOT (measure = ANY($3::text[]) AND period >= $4 AND period < $5)) v
+        -- Unless the window already holds it; its end is one probe of the key's unique index.
+        SELECT f.id, f.district, f.measure, f.accumulation, f.period, f.value, f.unit_mult, f.status, f.basis, f.valid_from,
+               (SELECT min(n.valid_from) FROM core.observation n
+                WHERE n.indicator = $1 AND n.district = f.district AND n.period = f.period AND n.measure = f.measure
+                  AND n.accumulation = f.accumulation AND n.valid_from > f.valid_from), f.url
+        FROM first_vintage f WHERE NOT (f.measure = ANY($3::text[]) AND f.period >= $4 AND f.period < $5)) v
   ORDER BY v.valid_from, v.id`;
 
 /**

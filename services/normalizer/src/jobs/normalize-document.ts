@@ -234,7 +234,7 @@ export function createStoreStatisticsKeeper(pool: Pool, logger?: Logger): Statis
   return createStatisticsKeeper(pool, {
     tables: [
       { name: 'core.quiet_publication', columns: [...KEY_COLUMNS, 'document_id', 'published_at'] },
-      { name: 'core.observation', columns: [...KEY_COLUMNS, 'document_id', 'valid_from', 'valid_to'] },
+      { name: 'core.observation', columns: [...KEY_COLUMNS, 'document_id', 'valid_from'] },
       { name: 'core.reject', columns: ['document_id'] },
       { name: 'core.target_mention', columns: ['document_id'] },
     ],

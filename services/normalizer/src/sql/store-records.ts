@@ -3,9 +3,10 @@
  * the vintages derived from all publications of the keys it touches, news items, target mentions
  * and rejects. A publication is stored once: as the vintage it opens, or in core.quiet_publication
  * when it opens none. The result depends only on the set of documents normalized, never on their order:
- * storing the same records again changes nothing, a changed figure closes the open vintage and
- * opens one, and records a document no longer yields (after a parser fix) disappear with the
- * vintages they opened.
+ * storing the same records again changes nothing, a changed figure opens a vintage (which closes
+ * the one before it: a vintage ends where the next of its key starts, core.observation_vintage),
+ * and records a document no longer yields (after a parser fix) disappear with the vintages they
+ * opened.
  */
 import { createHash } from 'node:crypto';
 import { arrayParam, type PoolClient, type QueryConfig, type QueryResult, type QueryResultRow } from '@nst/shared/db';
@@ -66,13 +67,12 @@ interface Reading {
   same: boolean;
 }
 
-/** Where a publication is stored, and the validity of the vintage it opens ('o'). Times are epoch milliseconds. */
+/** Where a publication is stored, and when ('o': the start of the vintage it opens). Times are epoch milliseconds. */
 interface StoredRow {
   table: 'o' | 'q';
   id: number;
   value: string;
   validFrom: number;
-  validTo: number | null;
   documentId: number;
   /** For a publication of a batch document: what it says besides its value and time (compared with the new reading before writing it). */
   own: OwnFields | undefined;
@@ -135,8 +135,6 @@ interface StateRow {
   url: string;
   /** published_at of a quiet publication, valid_from of a vintage. */
   t1: number;
-  /** valid_to of a vintage. */
-  t2: number | null;
   document_id: number;
   /** {@link OWN}: set for the rows of the batch's documents. */
   own: string | null;
@@ -228,12 +226,6 @@ function expectRows(rowCount: number | null, expected: number, what: string): vo
   if (rowCount !== expected) throw new Error(`storeDocuments: ${expected} ${what}, ${rowCount ?? 0} done`);
 }
 
-/** A vintage to write: its publication, and its validity. */
-interface VintageWrite {
-  publication: PublicationRow;
-  validTo: Date | null;
-}
-
 /**
  * Record the documents' publications and re-derive the vintages of every key they touch (now or
  * before) from all publications of that key. A publication is stored once: as the vintage it opens
@@ -323,14 +315,14 @@ interface PublicationState {
 }
 
 /** The state read of {@link readPublications} (its text is the same for every batch). */
-const STATE_SQL = `SELECT 'q' AS kind, p.id, k.i AS key_index, p.value::text AS value, p.status, p.url, ${EPOCH_MS('p.published_at')} AS t1, NULL::float8 AS t2,
+const STATE_SQL = `SELECT 'q' AS kind, p.id, k.i AS key_index, p.value::text AS value, p.status, p.url, ${EPOCH_MS('p.published_at')} AS t1,
           p.document_id, ${OWN('p')} AS own, NULL::boolean AS has_mentions, NULL::boolean AS has_rejects
    FROM core.quiet_publication p ${KEY_JOIN}
    UNION ALL
-   SELECT 'o', o.id, k.i, o.value::text, o.status, o.url, ${EPOCH_MS('o.valid_from')}, ${EPOCH_MS('o.valid_to')}, o.document_id, ${OWN('o')}, NULL, NULL
+   SELECT 'o', o.id, k.i, o.value::text, o.status, o.url, ${EPOCH_MS('o.valid_from')}, o.document_id, ${OWN('o')}, NULL, NULL
    FROM core.observation o ${KEY_JOIN}
    UNION ALL
-   SELECT 'f', d.id, NULL, NULL, NULL, NULL, NULL, NULL, d.id, NULL,
+   SELECT 'f', d.id, NULL, NULL, NULL, NULL, NULL, d.id, NULL,
           EXISTS (SELECT 1 FROM core.target_mention WHERE document_id = d.id), EXISTS (SELECT 1 FROM core.reject WHERE document_id = d.id)
    FROM unnest($6::bigint[]) AS d(id)`;
 
@@ -338,8 +330,8 @@ const STATE_SQL = `SELECT 'q' AS kind, p.id, k.i AS key_index, p.value::text AS 
 async function readPublications(client: PoolClient, items: readonly StoreItem[], uniques: ReadonlyArray<Map<string, ObservationRecord>>,
   { documentIds, indexOf, keys }: TouchedKeys, existingRows: ExistingRows[]): Promise<PublicationState> {
   // The publications and vintages of the keys, and whether each document already has mentions or
-  // rejects ('f' rows), in one round trip: one row layout for every kind (t1/t2: published_at, or
-  // valid_from and valid_to). Only what deriving vintages needs leaves PostgreSQL: a key as its
+  // rejects ('f' rows), in one round trip: one row layout for every kind (t1: published_at, or
+  // valid_from). Only what deriving vintages needs leaves PostgreSQL: a key as its
   // place in `keys`, times as epoch milliseconds, and for the batch documents' own rows what a new
   // reading is compared with (`own`); a publication that moves between the tables is copied there.
   // Read under the document and key locks, so a concurrent store of the same documents or keys has
@@ -364,7 +356,7 @@ async function readPublications(client: PoolClient, items: readonly StoreItem[],
     const key = keys[r.key_index - 1]!;
     const i = r.own === null ? undefined : indexOf.get(r.document_id);
     if (i === undefined) {
-      const stored: StoredRow = { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id, own: undefined };
+      const stored: StoredRow = { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, documentId: r.document_id, own: undefined };
       add({ id: r.id, value: r.value, status: r.status, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url, key, stored, reading: undefined });
       continue;
     }
@@ -372,7 +364,7 @@ async function readPublications(client: PoolClient, items: readonly StoreItem[],
     if (published[i]!.has(key)) throw new Error(`storeDocuments: document ${r.document_id} has more than one publication of ${key}`);
     const [rawValue, unit, unitMult, basis, locator, parserVersion] = JSON.parse(r.own!) as [string, string, number, string, string, string];
     const own: OwnFields = { status: r.status, url: r.url, raw_value: rawValue, unit, unit_mult: unitMult, basis, locator, parser_version: parserVersion };
-    published[i]!.set(key, { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, validTo: r.t2, documentId: r.document_id, own });
+    published[i]!.set(key, { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, documentId: r.document_id, own });
   }
   // The batch's readings replace what their documents stored.
   const readings = items.map(({ ctx }, i) => {
@@ -393,9 +385,9 @@ async function readPublications(client: PoolClient, items: readonly StoreItem[],
 interface VintagePlan {
   deletes: number[];
   quietFromVintages: number[];
-  updates: Array<{ id: number; write: VintageWrite }>;
-  inserts: VintageWrite[];
-  moves: VintageWrite[];
+  updates: Array<{ id: number; reading: Reading }>;
+  inserts: PublicationRow[];
+  moves: PublicationRow[];
   quietDeletes: number[];
   quietUpdates: Array<{ id: number; publication: PublicationRow }>;
   quietInserts: PublicationRow[];
@@ -407,9 +399,9 @@ function planVintages({ keys, touchedBy }: TouchedKeys, { published, pubsByKey, 
   // a reading says), inserted (from a reading, or moved from the quiet table).
   const deletes: number[] = [];
   const quietFromVintages: number[] = [];
-  const updates: Array<{ id: number; write: VintageWrite }> = [];
-  const inserts: VintageWrite[] = [];
-  const moves: VintageWrite[] = [];
+  const updates: Array<{ id: number; reading: Reading }> = [];
+  const inserts: PublicationRow[] = [];
+  const moves: PublicationRow[] = [];
   // Quiet publications: deleted (a batch document's that is gone or now opens a vintage), updated
   // and inserted (readings that open none).
   const quietDeletes: number[] = [];
@@ -438,24 +430,25 @@ function planVintages({ keys, touchedBy }: TouchedKeys, { published, pubsByKey, 
       const p = vintage.publication;
       const identity = `${vintage.validFrom.getTime()}|${p.documentId}`;
       const row = current.get(identity);
-      const write = { publication: p, validTo: vintage.validTo };
       if (!row) {
-        (p.stored ? moves : inserts).push(write);
+        (p.stored ? moves : inserts).push(p);
         added += 1;
         continue;
       }
       current.delete(identity);
-      // The row is this publication's own (its document's at that time): only the validity, and what a reading says, can differ.
-      if (row.validTo === (vintage.validTo?.getTime() ?? null) && (p.reading?.same ?? true)) counts.unchanged += 1;
+      // The row is this publication's own (its document's at that time): only what a reading says can
+      // differ. Its end is the next vintage's start, which no row holds.
+      const reading = p.reading && !p.reading.same ? p.reading : undefined;
+      if (!reading) counts.unchanged += 1;
       else {
-        updates.push({ id: row.id, write });
+        updates.push({ id: row.id, reading });
         changed = true;
         if (row.value !== p.value) counts.revised += 1;
       }
     }
     for (const row of current.values()) deletes.push(row.id);
     counts.removed += current.size;
-    // Publications that open no vintage: another document's vintage that closes no more moves to the
+    // Publications that open no vintage: another document's vintage that opens none now moves to the
     // quiet table; a reading is written there unless its document's quiet row already says the same.
     for (const p of publications) {
       if (opens.has(p)) continue;
@@ -527,53 +520,30 @@ function deleteRows(writes: Writes, { quietDeletes, deletes, quietFromVintages }
   }
 }
 
-/** The reading a vintage takes, when it differs from what the vintage's row says. */
-const newReading = (p: PublicationRow) => (p.reading && !p.reading.same ? p.reading : undefined);
-
 /**
- * Closings before openings: at most one open vintage per key at every step (the unique index is
- * checked row by row, so the two kinds are two statements, not one). A vintage read now takes what
- * its reading says; one of another document keeps what it says (NULL: unchanged).
+ * Vintages of the batch's documents whose reading changed: each row takes what its reading says.
+ * Not prepared: a generic plan, made while the table was small, joins by scanning it whole.
  */
 function updateVintages(writes: Writes, updates: VintagePlan['updates']): void {
-  const closings = updates.filter((u) => u.write.validTo !== null);
-  const openings = updates.filter((u) => u.write.validTo === null);
-  for (const group of [closings, openings]) {
-    if (group.length === 0) continue;
-    if (!group.some(({ write }) => newReading(write.publication))) {
-      // No reading to write (most closings: another document's figure revised): the validity alone,
-      // not nine columns of NULLs, each parsed. Not prepared: a generic plan, made while the table
-      // was small, joins by scanning it whole.
-      writes.send({
-        text: `UPDATE core.observation o SET valid_to = v.valid_to, recorded_at = now()
-         FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, valid_to) WHERE o.id = v.id`,
-        values: arrays(group.map((u) => u.id), group.map((u) => isoOf(u.write.validTo))),
-      }, ({ rowCount }) => expectRows(rowCount, group.length, 'vintages to update'));
-      continue;
-    }
-    const fields = columnsOf(group.map(({ write: { publication: p } }) => {
-      const reading = newReading(p);
-      return reading ? fieldsOf(reading.r, reading.ctx) : FIELDS.map(() => null);
-    }), FIELDS.length);
-    // Under the locks every row is there, and the counts say so.
-    writes.send({
-      text: `UPDATE core.observation o SET valid_to = v.valid_to, ${FIELDS.map((c) => `${c} = coalesce(v.${c}, o.${c})`).join(', ')}, recorded_at = now()
-       FROM unnest($1::bigint[], $2::timestamptz[], ${arrayParams(FIELD_TYPES, 3)}) AS v(id, valid_to, ${FIELDS.join(', ')})
-       WHERE o.id = v.id`,
-      values: arrays(group.map((u) => u.id), group.map((u) => isoOf(u.write.validTo)), ...fields),
-    }, ({ rowCount }) => expectRows(rowCount, group.length, 'vintages to update'));
-  }
+  if (updates.length === 0) return;
+  // Under the locks every row is there, and the counts say so.
+  writes.send({
+    text: `UPDATE core.observation o SET ${FIELDS.map((c) => `${c} = v.${c}`).join(', ')}, recorded_at = now()
+     FROM unnest($1::bigint[], ${arrayParams(FIELD_TYPES, 2)}) AS v(id, ${FIELDS.join(', ')})
+     WHERE o.id = v.id`,
+    values: arrays(updates.map((u) => u.id), ...columnsOf(updates.map(({ reading }) => fieldsOf(reading.r, reading.ctx)), FIELDS.length)),
+  }, ({ rowCount }) => expectRows(rowCount, updates.length, 'vintages to update'));
 }
 
 /**
  * The period start and end dates of the writes' keys, as two columns. A batch writes a few hundred
  * keys over a handful of periods: each (accumulation, period) is worked out once.
  */
-function rangesOf(writes: readonly VintageWrite[]): string[][] {
+function rangesOf(publications: readonly PublicationRow[]): string[][] {
   const known = new Map<string, { start: string; end: string }>();
   const starts: string[] = [];
   const ends: string[] = [];
-  for (const { publication: { key } } of writes) {
+  for (const { key } of publications) {
     // `…|accumulation|period`: the key's last two fields.
     const tail = key.slice(key.lastIndexOf('|', key.lastIndexOf('|') - 1) + 1);
     let range = known.get(tail);
@@ -593,27 +563,27 @@ function insertVintages(writes: Writes, { inserts, moves }: VintagePlan): void {
   if (inserts.length > 0) {
     // Readings: in the order of `inserts` (keys in order), so the ids follow it.
     writes.send({
-      text: `INSERT INTO core.observation (${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to)
-       SELECT ${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to
-       FROM unnest(${arrayParams(['text', 'text', 'text', 'text', 'text', 'date', 'date', ...FIELD_TYPES, 'bigint', 'timestamptz', 'timestamptz'], 1)})
-            AS v(${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to)`,
-      values: arrays(...keyColumnsOf(inserts.map((w) => w.publication.reading!.r)), ...rangesOf(inserts),
-        ...columnsOf(inserts.map(({ publication: { reading } }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length),
-        inserts.map((w) => w.publication.documentId), inserts.map((w) => isoOf(w.publication.publishedAt)), inserts.map((w) => isoOf(w.validTo))),
+      text: `INSERT INTO core.observation (${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from)
+       SELECT ${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from
+       FROM unnest(${arrayParams(['text', 'text', 'text', 'text', 'text', 'date', 'date', ...FIELD_TYPES, 'bigint', 'timestamptz'], 1)})
+            AS v(${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from)`,
+      values: arrays(...keyColumnsOf(inserts.map((p) => p.reading!.r)), ...rangesOf(inserts),
+        ...columnsOf(inserts.map(({ reading }) => fieldsOf(reading!.r, reading!.ctx)), FIELDS.length),
+        inserts.map((p) => p.documentId), inserts.map((p) => isoOf(p.publishedAt))),
     }, ({ rowCount }) => expectRows(rowCount, inserts.length, 'vintages to insert'));
   }
   if (moves.length > 0) {
     // Quiet publications of other documents that open a vintage now move to core.observation.
-    // valid_from is the publication time to the millisecond, as every valid_to written is (EPOCH_MS).
+    // valid_from is the publication time to the millisecond, as a reading's is (isoOf).
     writes.send({
       text: `WITH moved AS (DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[]) RETURNING *)
-       INSERT INTO core.observation (${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from, valid_to)
+       INSERT INTO core.observation (${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from)
        SELECT ${KEY_COLUMNS.map((c) => `p.${c}`).join(', ')}, v.period_start, v.period_end, ${FIELDS.map((c) => `p.${c}`).join(', ')}, p.document_id,
-              date_trunc('milliseconds', p.published_at), v.valid_to
-       FROM unnest($1::bigint[], $2::timestamptz[], $3::date[], $4::date[]) WITH ORDINALITY AS v(id, valid_to, period_start, period_end, i)
+              date_trunc('milliseconds', p.published_at)
+       FROM unnest($1::bigint[], $2::date[], $3::date[]) WITH ORDINALITY AS v(id, period_start, period_end, i)
             JOIN moved p ON p.id = v.id
        ORDER BY v.i`,
-      values: arrays(moves.map((w) => w.publication.stored!.id), moves.map((w) => isoOf(w.validTo)), ...rangesOf(moves)),
+      values: arrays(moves.map((p) => p.stored!.id), ...rangesOf(moves)),
     }, ({ rowCount }) => expectRows(rowCount, moves.length, 'quiet publications to open vintages'));
   }
 }
