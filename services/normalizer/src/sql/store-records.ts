@@ -233,7 +233,7 @@ function expectRows(rowCount: number | null, expected: number, what: string): vo
  * changes moves from one table to the other. Only rows that differ are touched, with one statement
  * of each kind for the whole batch.
  */
-async function storeObservations(client: PoolClient, items: readonly StoreItem[], outcomes: MutableOutcome[], existingRows: ExistingRows[],
+async function storeObservations(client: PoolClient, writes: Writes, items: readonly StoreItem[], outcomes: MutableOutcome[], existingRows: ExistingRows[],
   publishedKeys: Array<Set<string>>): Promise<void> {
   // In parts, each a function of its own: V8 compiles a function again whenever its inputs take a
   // shape not seen before (a batch's first stored rows, another kind of array), and this one in one
@@ -248,14 +248,11 @@ async function storeObservations(client: PoolClient, items: readonly StoreItem[]
   if (!touched) return;
   const state = await readPublications(client, items, uniques, touched, existingRows);
   const plan = planVintages(touched, state, outcomes);
-  // The writes go out one after another without waiting in between: pg sends each statement when
-  // the one before it is done, and the next one's parameters are built meanwhile.
-  const writes = new Writes(client);
+  // The writes go out one after another without waiting in between (Writes).
   deleteRows(writes, plan);
   updateVintages(writes, plan.updates);
   insertVintages(writes, plan);
   writeQuietPublications(writes, plan);
-  await writes.done();
 }
 
 /** What a batch touches: its documents (and their places in it), and its keys in key order with the documents touching each. */
@@ -472,23 +469,55 @@ function planVintages({ keys, touchedBy }: TouchedKeys, { published, pubsByKey, 
 }
 
 /**
- * Statements of one transaction sent without waiting for each other (pg's client queues them and
- * sends each when the one before it is done), so the JavaScript building the next one runs while
- * PostgreSQL runs the last. Each statement's result is checked once it comes; `done` waits for
- * every one and fails with the first failure in statement order (after a failure, PostgreSQL
- * refuses the rest of the transaction, so the statements after it fail too).
+ * Statements of one transaction given without waiting for each other, so the JavaScript building
+ * the next one runs while PostgreSQL runs the last. On a pipelined client (pg's `pipeline`, the
+ * normalizer service's pool) each is sent at once and PostgreSQL runs them back to back; on any
+ * other, each is sent when the one before it is done (pg's own queue for that is deprecated). Each
+ * statement's result is checked once it comes; `done` waits for every one and fails with the first
+ * failure in statement order (after a failure, PostgreSQL refuses the rest of the transaction, so
+ * the statements after it fail too).
  */
 class Writes {
   private readonly sent: Array<Promise<void>> = [];
+  private last: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly client: PoolClient) {}
 
   send<R extends QueryResultRow>(query: QueryConfig, check: (result: QueryResult<R>) => void = () => undefined): void {
-    const result = this.client.query<R>(query).then(check);
+    const sent = this.client.pipeline ? this.client.query<R>(query) : this.last.then(() => this.client.query<R>(query));
+    this.last = sent.catch(() => undefined);
+    const result = sent.then(check);
     // Handled now, read in `done`: a failure before `done` is called (a later statement's
     // parameters failing to build) must not become an unhandled rejection.
     result.catch(() => undefined);
     this.sent.push(result);
+  }
+
+  /**
+   * A statement whose result is needed now, given in turn. If it fails, the first failure in
+   * statement order is thrown (its own, or that of a statement before it, which made it fail).
+   */
+  async query<R extends QueryResultRow>(query: QueryConfig): Promise<QueryResult<R>> {
+    let result: QueryResult<R> | undefined;
+    this.send<R>(query, (r) => {
+      result = r;
+    });
+    try {
+      await this.sent.at(-1);
+    } catch (error) {
+      await this.done();
+      throw error;
+    }
+    return result!;
+  }
+
+  /**
+   * Once every statement given has been answered. Called before the transaction ends, whatever
+   * happened: a statement given but not yet sent (on a client that is not pipelined) must not reach
+   * PostgreSQL after the caller's ROLLBACK, outside the transaction.
+   */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.sent);
   }
 
   async done(): Promise<void> {
@@ -677,50 +706,59 @@ export async function storeDocuments(client: PoolClient, batch: readonly StoreIt
   await client.query({ name: 'nst-lock-documents', text: LOCK_IN_ORDER, values: [items.map((item) => `document|${item.ctx.documentId}`)] });
   // Whether each document already has mentions or rejects (null: not known, looked up when needed).
   const existingRows: ExistingRows[] = items.map(() => ({ mentions: null, rejects: null }));
-  await storeObservations(client, items, outcomes, existingRows, outcomes.map((outcome) => outcome.touchedKeys));
+  // From the first write on, every statement goes through `writes`: none waits for the one before
+  // it unless its result is needed (Writes.query).
+  const writes = new Writes(client);
+  try {
+    await storeObservations(client, writes, items, outcomes, existingRows, outcomes.map((outcome) => outcome.touchedKeys));
 
-  for (const [i, { records, ctx }] of items.entries()) {
-    for (const item of records.news) {
-      await client.query(
-        `INSERT INTO core.news_item (document_id, url, title, lang, published_at, districts, industries, areas, summary, parser_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (url) DO UPDATE SET document_id = EXCLUDED.document_id, title = EXCLUDED.title, lang = EXCLUDED.lang,
-           published_at = EXCLUDED.published_at, districts = EXCLUDED.districts, industries = EXCLUDED.industries,
-           areas = EXCLUDED.areas, summary = EXCLUDED.summary, parser_version = EXCLUDED.parser_version
-         WHERE (core.news_item.document_id, core.news_item.title, core.news_item.lang, core.news_item.published_at,
-                core.news_item.districts, core.news_item.industries, core.news_item.areas, core.news_item.summary, core.news_item.parser_version)
-           IS DISTINCT FROM (EXCLUDED.document_id, EXCLUDED.title, EXCLUDED.lang, EXCLUDED.published_at, EXCLUDED.districts,
-                EXCLUDED.industries, EXCLUDED.areas, EXCLUDED.summary, EXCLUDED.parser_version)`,
-        [ctx.documentId, ctx.url, item.title, item.lang, item.publishedAt ?? null, item.districts, item.industries, item.areas, item.summary ?? null, ctx.parserVersion],
-      );
-      outcomes[i]!.counts.news += 1;
+    for (const [i, { records, ctx }] of items.entries()) {
+      for (const item of records.news) {
+        writes.send({
+          text: `INSERT INTO core.news_item (document_id, url, title, lang, published_at, districts, industries, areas, summary, parser_version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (url) DO UPDATE SET document_id = EXCLUDED.document_id, title = EXCLUDED.title, lang = EXCLUDED.lang,
+             published_at = EXCLUDED.published_at, districts = EXCLUDED.districts, industries = EXCLUDED.industries,
+             areas = EXCLUDED.areas, summary = EXCLUDED.summary, parser_version = EXCLUDED.parser_version
+           WHERE (core.news_item.document_id, core.news_item.title, core.news_item.lang, core.news_item.published_at,
+                  core.news_item.districts, core.news_item.industries, core.news_item.areas, core.news_item.summary, core.news_item.parser_version)
+             IS DISTINCT FROM (EXCLUDED.document_id, EXCLUDED.title, EXCLUDED.lang, EXCLUDED.published_at, EXCLUDED.districts,
+                  EXCLUDED.industries, EXCLUDED.areas, EXCLUDED.summary, EXCLUDED.parser_version)`,
+          values: [ctx.documentId, ctx.url, item.title, item.lang, item.publishedAt ?? null, item.districts, item.industries, item.areas, item.summary ?? null,
+            ctx.parserVersion],
+        });
+        outcomes[i]!.counts.news += 1;
+      }
     }
-  }
 
-  // Mentions and rejects belong to their document: made equal to this reading, touching only what differs.
-  await syncDocumentRows(client, 'core.target_mention', MENTION_COLUMNS, items.map(({ records, ctx }, i) => {
-    const mentions = new Map<string, TargetMentionRecord>();
-    for (const mention of records.targetMentions) if (!mentions.has(mention.locator)) mentions.set(mention.locator, mention);
-    outcomes[i]!.counts.targetMentions = mentions.size;
-    return { documentId: ctx.documentId, hasRows: existingRows[i]!.mentions, rows: [...mentions.values()].map((m) => mentionRow(m, ctx)) };
-  }));
-  await syncDocumentRows(client, 'core.reject', REJECT_COLUMNS, items.map(({ records, ctx }, i) => {
-    outcomes[i]!.counts.rejects = records.rejects.length;
-    return { documentId: ctx.documentId, hasRows: existingRows[i]!.rejects, rows: records.rejects.map((r) => rejectRow(r, ctx)) };
-  }));
-  // The stated publication time and the mark of the parser version, in one statement: a replay
-  // leaves the rows as they were. Not prepared: a join with array parameters.
-  await client.query(
-    `UPDATE raw.document d
-     SET published_at = coalesce(v.published_at, d.published_at),
-         normalized_at = CASE WHEN d.normalized_at IS NULL OR d.parser_version IS DISTINCT FROM v.parser_version THEN now() ELSE d.normalized_at END,
-         parser_version = v.parser_version, records_digest = v.records_digest
-     FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[]) AS v(id, parser_version, published_at, records_digest)
-     WHERE d.id = v.id AND (d.normalized_at IS NULL OR d.parser_version IS DISTINCT FROM v.parser_version
-                            OR d.published_at IS DISTINCT FROM coalesce(v.published_at, d.published_at) OR d.records_digest IS DISTINCT FROM v.records_digest)`,
-    [items.map((item) => item.ctx.documentId), items.map((item) => item.ctx.parserVersion), items.map((item) => item.ctx.publishedAt ?? null),
-      items.map((item) => item.ctx.recordsDigest ?? null)],
-  );
+    // Mentions and rejects belong to their document: made equal to this reading, touching only what differs.
+    await syncDocumentRows(writes, 'core.target_mention', MENTION_COLUMNS, items.map(({ records, ctx }, i) => {
+      const mentions = new Map<string, TargetMentionRecord>();
+      for (const mention of records.targetMentions) if (!mentions.has(mention.locator)) mentions.set(mention.locator, mention);
+      outcomes[i]!.counts.targetMentions = mentions.size;
+      return { documentId: ctx.documentId, hasRows: existingRows[i]!.mentions, rows: [...mentions.values()].map((m) => mentionRow(m, ctx)) };
+    }));
+    await syncDocumentRows(writes, 'core.reject', REJECT_COLUMNS, items.map(({ records, ctx }, i) => {
+      outcomes[i]!.counts.rejects = records.rejects.length;
+      return { documentId: ctx.documentId, hasRows: existingRows[i]!.rejects, rows: records.rejects.map((r) => rejectRow(r, ctx)) };
+    }));
+    // The stated publication time and the mark of the parser version, in one statement: a replay
+    // leaves the rows as they were. Not prepared: a join with array parameters.
+    writes.send({
+      text: `UPDATE raw.document d
+       SET published_at = coalesce(v.published_at, d.published_at),
+           normalized_at = CASE WHEN d.normalized_at IS NULL OR d.parser_version IS DISTINCT FROM v.parser_version THEN now() ELSE d.normalized_at END,
+           parser_version = v.parser_version, records_digest = v.records_digest
+       FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[]) AS v(id, parser_version, published_at, records_digest)
+       WHERE d.id = v.id AND (d.normalized_at IS NULL OR d.parser_version IS DISTINCT FROM v.parser_version
+                              OR d.published_at IS DISTINCT FROM coalesce(v.published_at, d.published_at) OR d.records_digest IS DISTINCT FROM v.records_digest)`,
+      values: [items.map((item) => item.ctx.documentId), items.map((item) => item.ctx.parserVersion), items.map((item) => item.ctx.publishedAt ?? null),
+        items.map((item) => item.ctx.recordsDigest ?? null)],
+    });
+    await writes.done();
+  } finally {
+    await writes.settled();
+  }
   const byDocument = new Map(items.map((item, i) => [item.ctx.documentId, outcomes[i]!]));
   return batch.map((item) => byDocument.get(item.ctx.documentId)!);
 }
@@ -746,12 +784,12 @@ interface WantedRows {
  * longer wanted, insert the missing ones, leave equal rows alone; one statement of each kind for
  * every document together.
  */
-async function syncDocumentRows(client: PoolClient, table: string, columns: readonly string[], documents: readonly WantedRows[]): Promise<void> {
+async function syncDocumentRows(writes: Writes, table: string, columns: readonly string[], documents: readonly WantedRows[]): Promise<void> {
   const list = columns.join(', ');
   const lookup = documents.filter((d) => d.hasRows !== false).map((d) => d.documentId);
   const { rows } = lookup.length === 0 ? { rows: [] }
-    : await client.query<{ id: number; document_id: number; key: string }>(
-      `SELECT id, document_id, json_build_array(${list})::text AS key FROM ${table} WHERE document_id = ANY($1::bigint[])`, [lookup]);
+    : await writes.query<{ id: number; document_id: number; key: string }>({
+      text: `SELECT id, document_id, json_build_array(${list})::text AS key FROM ${table} WHERE document_id = ANY($1::bigint[])`, values: [lookup] });
   // Stored rows by document, then by their key as PostgreSQL renders it.
   const existing = new Map<number, Map<string, number[]>>();
   for (const row of rows) {
@@ -761,7 +799,7 @@ async function syncDocumentRows(client: PoolClient, table: string, columns: read
   }
   // The wanted rows of documents that have rows, rendered by PostgreSQL exactly as the stored ones are.
   const compared = documents.filter((d) => existing.has(d.documentId) && d.rows.length > 0);
-  const keys = await renderKeys(client, columns, compared.flatMap((d) => d.rows));
+  const keys = await renderKeys(writes, columns, compared.flatMap((d) => d.rows));
   const missing: unknown[][] = [];
   let k = 0;
   for (const document of documents) {
@@ -774,16 +812,16 @@ async function syncDocumentRows(client: PoolClient, table: string, columns: read
   }
   // Stale rows go first: a changed row may keep a unique key of the table (a mention's locator).
   const stale = [...existing.values()].flatMap((byKey) => [...byKey.values()].flat());
-  if (stale.length > 0) await client.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [stale]);
+  if (stale.length > 0) writes.send({ text: `DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, values: [stale] });
   // Chunks keep each statement far below PostgreSQL's 65535-parameter limit.
   for (let i = 0; i < missing.length; i += 1000) {
     const { sql, params } = valuesList(missing.slice(i, i + 1000));
-    await client.query(`INSERT INTO ${table} (document_id, ${list}) VALUES ${sql}`, params);
+    writes.send({ text: `INSERT INTO ${table} (document_id, ${list}) VALUES ${sql}`, values: params });
   }
 }
 
 /** `json_build_array(…)::text` of each row of values, in order, as PostgreSQL renders the stored rows. */
-async function renderKeys(client: PoolClient, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>): Promise<string[]> {
+async function renderKeys(writes: Writes, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>): Promise<string[]> {
   const keys: string[] = [];
   const names = columns.map((_c, i) => `c${i}`);
   for (let start = 0; start < rows.length; start += 1000) {
@@ -793,10 +831,10 @@ async function renderKeys(client: PoolClient, columns: readonly string[], rows: 
       values.forEach((value, j) => cells.push(`$${params.push(value)}::${COLUMN_TYPES[columns[j]!] ?? 'text'}`));
       return `(${cells.join(', ')})`;
     });
-    const { rows: rendered } = await client.query<{ key: string }>(
-      `SELECT json_build_array(${names.join(', ')})::text AS key FROM (VALUES ${tuples.join(', ')}) AS v(i, ${names.join(', ')}) ORDER BY i`,
-      params,
-    );
+    const { rows: rendered } = await writes.query<{ key: string }>({
+      text: `SELECT json_build_array(${names.join(', ')})::text AS key FROM (VALUES ${tuples.join(', ')}) AS v(i, ${names.join(', ')}) ORDER BY i`,
+      values: params,
+    });
     keys.push(...rendered.map((row) => row.key));
   }
   return keys;
@@ -808,5 +846,11 @@ const COLUMN_TYPES: Record<string, string> = {
 
 /** Make the rejects of a document equal `rejects` (when the whole document is unreadable). */
 export async function replaceRejects(client: PoolClient, rejects: readonly RejectRecord[], ctx: Pick<StoreContext, 'documentId' | 'sourceKey' | 'parserVersion'>): Promise<void> {
-  await syncDocumentRows(client, 'core.reject', REJECT_COLUMNS, [{ documentId: ctx.documentId, hasRows: null, rows: rejects.map((r) => rejectRow(r, ctx)) }]);
+  const writes = new Writes(client);
+  try {
+    await syncDocumentRows(writes, 'core.reject', REJECT_COLUMNS, [{ documentId: ctx.documentId, hasRows: null, rows: rejects.map((r) => rejectRow(r, ctx)) }]);
+    await writes.done();
+  } finally {
+    await writes.settled();
+  }
 }
