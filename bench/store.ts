@@ -20,8 +20,7 @@ export async function measureStore(config: BenchConfig, options: { n: number; ba
   const site = generateBenchSite(options.n);
   const articles = benchArticles(site);
   const db = await createBenchDatabase(config, site.sources);
-  // Pipelined, as the normalizer service's pool is.
-  const storePool = createPool(db.url, { max: 1, applicationName: 'nst-bench-store', pipeline: true });
+  const storePool = createPool(db.url, { max: 1, applicationName: 'nst-bench-store' });
   try {
     // The archive rows the figures point to (as the fetcher archives them; not timed).
     const fetchedAt = new Date();

@@ -40,12 +40,6 @@ export interface PoolOptions {
   max?: number;
   /** `application_name`, shown in pg_stat_activity. */
   applicationName?: string;
-  /**
-   * pg's query pipelining: a statement given while others are in flight on the client is sent at
-   * once, not when they are done (PostgreSQL runs them in order either way). For code that sends
-   * statements without awaiting each one (the normalizer's store); default off.
-   */
-  pipeline?: boolean;
 }
 
 export function createPool(connectionString: string, options: PoolOptions = {}): pg.Pool {
@@ -55,7 +49,6 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     application_name: options.applicationName ?? 'nst',
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 10_000,
-    pipeline: options.pipeline ?? false,
   });
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);

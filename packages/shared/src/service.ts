@@ -39,15 +39,13 @@ export interface RunServiceOptions {
   env: CommonEnv & { PORT: number; SHUTDOWN_GRACE_SECONDS: number };
   /** PostgreSQL connections of this process. */
   poolSize: number;
-  /** pg's query pipelining on the service's pool (see PoolOptions.pipeline). */
-  pipeline?: boolean;
   start: (runtime: ServiceRuntime) => Promise<StartedService>;
 }
 
 export async function runService(options: RunServiceOptions): Promise<void> {
   const { env, name } = options;
   const logger = createLogger({ service: name, level: env.LOG_LEVEL });
-  const pool = createPool(env.DATABASE_URL, { max: options.poolSize, applicationName: `nst-${name}`, pipeline: options.pipeline });
+  const pool = createPool(env.DATABASE_URL, { max: options.poolSize, applicationName: `nst-${name}` });
   const workerConnection = createRedis(env.REDIS_URL, { role: 'worker', name: `nst-${name}-worker` });
   const connection = createRedis(env.REDIS_URL, { role: 'worker', name: `nst-${name}` });
   for (const client of [workerConnection, connection]) {

@@ -13,8 +13,6 @@ await runMain('normalizer', async () => {
     // One load and one store transaction at a time (jobs batch them), list pages and unreadable
     // documents, an ANALYZE now and then, and the readiness probe.
     poolSize: 6,
-    // The store sends a batch's writes without awaiting each (see Writes in sql/store-records.ts).
-    pipeline: true,
     async start({ logger, pool, workerConnection, queues, metrics }) {
       const indicators = await loadIndicators(pool);
       const parsePool = createParsePool({ indicators, threads: env.NORMALIZE_PARSE_THREADS });

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeBody } from '@nst/shared/charset';
 import { periodRange } from '@nst/shared/domain';
-import { createPool, withTransaction, type Pool } from '@nst/shared/db';
+import { withTransaction, type Pool } from '@nst/shared/db';
 import { closeQueues, createQueues, type Queues } from '@nst/shared/jobs';
 import { createLogger } from '@nst/shared/logger';
 import { createRedis } from '@nst/shared/redis';
@@ -491,9 +491,6 @@ describe('storeDocuments', () => {
 
 describe('normalizeDocument, concurrent jobs on one deps', () => {
   let db: TestDatabase;
-  // Pipelined, as the service's pool is: a batch's statements reach PostgreSQL without waiting for
-  // each other (the storeDocuments tests above run on a pool that is not).
-  let pipelined: Pool;
   let redis: TestRedis;
   let connection: Redis;
   let queues: Queues;
@@ -507,12 +504,10 @@ describe('normalizeDocument, concurrent jobs on one deps', () => {
     redis = await createTestRedis();
     connection = createRedis(redis.url, { role: 'worker', name: redis.prefix });
     queues = createQueues({ connection, prefix: redis.prefix });
-    pipelined = createPool(db.url, { max: 6, pipeline: true });
-    deps = { pool: pipelined, queues, logger, catalog: await loadTestCatalog() };
+    deps = { pool: db.pool, queues, logger, catalog: await loadTestCatalog() };
     for (const name of names) ids[name] = await archive(db.pool, name);
   });
   afterAll(async () => {
-    await pipelined?.end();
     if (queues) await closeQueues(queues);
     connection?.disconnect();
     await redis?.cleanup();

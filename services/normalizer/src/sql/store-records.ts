@@ -469,13 +469,11 @@ function planVintages({ keys, touchedBy }: TouchedKeys, { published, pubsByKey, 
 }
 
 /**
- * Statements of one transaction given without waiting for each other, so the JavaScript building
- * the next one runs while PostgreSQL runs the last. On a pipelined client (pg's `pipeline`, the
- * normalizer service's pool) each is sent at once and PostgreSQL runs them back to back; on any
- * other, each is sent when the one before it is done (pg's own queue for that is deprecated). Each
- * statement's result is checked once it comes; `done` waits for every one and fails with the first
- * failure in statement order (after a failure, PostgreSQL refuses the rest of the transaction, so
- * the statements after it fail too).
+ * Statements of one transaction given without waiting for each other: each is sent when the one
+ * before it is done (here: pg's own queue for that is deprecated), so the JavaScript building the
+ * next one runs while PostgreSQL runs the last. Each statement's result is checked once it comes;
+ * `done` waits for every one and fails with the first failure in statement order (after a
+ * failure, PostgreSQL refuses the rest of the transaction, so the statements after it fail too).
  */
 class Writes {
   private readonly sent: Array<Promise<void>> = [];
@@ -484,7 +482,7 @@ class Writes {
   constructor(private readonly client: PoolClient) {}
 
   send<R extends QueryResultRow>(query: QueryConfig, check: (result: QueryResult<R>) => void = () => undefined): void {
-    const sent = this.client.pipeline ? this.client.query<R>(query) : this.last.then(() => this.client.query<R>(query));
+    const sent = this.last.then(() => this.client.query<R>(query));
     this.last = sent.catch(() => undefined);
     const result = sent.then(check);
     // Handled now, read in `done`: a failure before `done` is called (a later statement's
@@ -513,8 +511,8 @@ class Writes {
 
   /**
    * Once every statement given has been answered. Called before the transaction ends, whatever
-   * happened: a statement given but not yet sent (on a client that is not pipelined) must not reach
-   * PostgreSQL after the caller's ROLLBACK, outside the transaction.
+   * happened: a statement given but not yet sent must not reach PostgreSQL after the caller's
+   * ROLLBACK, outside the transaction.
    */
   async settled(): Promise<void> {
     await Promise.allSettled(this.sent);
