@@ -5,8 +5,8 @@
  * the run, so their cost is the pipeline's pace; here nothing else runs (no fetcher, no parse, no
  * queue), which makes it far steadier than the pipeline, and the measure to read a change of the
  * store by. CPU a document in this process (building the statements, planning the vintages) and in
- * its PostgreSQL backend, and the vintages written: inserted, and updated (mostly closed: a
- * revision stored in a later batch than the figure it revises closes that figure's vintage).
+ * its PostgreSQL backend, and the vintages written: inserted, and updated (only where a document's
+ * reading of a figure changed, so none in this backfill; a vintage's end is derived, not written).
  */
 import {
   buildIndicatorCatalog, createStoreStatisticsKeeper, inputFromArchive, parseDocument, rowsOf, storeDocuments, storeItemOf, type StoreItem,

@@ -98,20 +98,31 @@ describe('migrate', () => {
   });
 });
 
+/**
+ * Apply only the migrations before `name` (copied to a folder of their own, returned, for the test
+ * to remove), and add an indicator, a source and three documents: a database of an older model,
+ * for a test to fill and then migrate.
+ */
+async function migrateBefore(db: TestDatabase, name: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'nst-migrations-'));
+  for (const migration of (await readMigrations()).filter((m) => m.name < name)) await writeFile(join(dir, migration.name), migration.sql);
+  await migrate(db.pool, { dir });
+  await db.pool.query(`
+    INSERT INTO core.indicator (code, name_zh, name_en, unit, unit_mult, additive) VALUES ('gdp', '地区生产总值', 'GDP', 'CNY', 8, true);
+    INSERT INTO raw.source (key, name, publisher, format, url, schedule) VALUES ('src', 'source', 'publisher', 'bulletin', 'https://example.gov.cn/', '0 6 * * *');
+    INSERT INTO raw.document (id, source_key, url, final_url, http_status, body_gzip, body_size, sha256_bytes, sha256_canonical, role, format)
+    SELECT i, 'src', 'https://example.gov.cn/' || i, 'https://example.gov.cn/' || i, 200, '\\x00', 1, repeat('a', 64), repeat('a', 64), 'document', 'bulletin' FROM generate_series(1, 3) i;`);
+  return dir;
+}
+
 describe('0012: each publication stored once', () => {
   let db: TestDatabase;
   let dir: string;
   beforeEach(async () => {
     db = await createTestDatabase({ migrate: false, seed: false });
     // The migrations before 0012, applied to a database that then holds publications and vintages of the old model.
-    dir = await mkdtemp(join(tmpdir(), 'nst-migrations-'));
-    for (const migration of (await readMigrations()).filter((m) => m.name < '0012')) await writeFile(join(dir, migration.name), migration.sql);
-    await migrate(db.pool, { dir });
+    dir = await migrateBefore(db, '0012');
     await db.pool.query(`
-      INSERT INTO core.indicator (code, name_zh, name_en, unit, unit_mult, additive) VALUES ('gdp', '地区生产总值', 'GDP', 'CNY', 8, true);
-      INSERT INTO raw.source (key, name, publisher, format, url, schedule) VALUES ('src', 'source', 'publisher', 'bulletin', 'https://example.gov.cn/', '0 6 * * *');
-      INSERT INTO raw.document (id, source_key, url, final_url, http_status, body_gzip, body_size, sha256_bytes, sha256_canonical, role, format)
-      SELECT i, 'src', 'https://example.gov.cn/' || i, 'https://example.gov.cn/' || i, 200, '\\x00', 1, repeat('a', 64), repeat('a', 64), 'document', 'bulletin' FROM generate_series(1, 3) i;
       -- Documents 1 and 3 open the key's two vintages; document 2 republished document 1's figure.
       INSERT INTO core.publication (district, indicator, measure, accumulation, period, value, raw_value, unit, unit_mult, status, basis, published_at,
                                     document_id, url, locator, parser_version)
@@ -161,14 +172,8 @@ describe('0015: a vintage ends where the next of its key starts', () => {
     db = await createTestDatabase({ migrate: false, seed: false });
     // The migrations before 0015, and vintages with their ends written, as every store wrote them:
     // a key revised twice (the last vintage open), and a key published once.
-    dir = await mkdtemp(join(tmpdir(), 'nst-migrations-'));
-    for (const migration of (await readMigrations()).filter((m) => m.name < '0015')) await writeFile(join(dir, migration.name), migration.sql);
-    await migrate(db.pool, { dir });
+    dir = await migrateBefore(db, '0015');
     await db.pool.query(`
-      INSERT INTO core.indicator (code, name_zh, name_en, unit, unit_mult, additive) VALUES ('gdp', '地区生产总值', 'GDP', 'CNY', 8, true);
-      INSERT INTO raw.source (key, name, publisher, format, url, schedule) VALUES ('src', 'source', 'publisher', 'bulletin', 'https://example.gov.cn/', '0 6 * * *');
-      INSERT INTO raw.document (id, source_key, url, final_url, http_status, body_gzip, body_size, sha256_bytes, sha256_canonical, role, format)
-      SELECT i, 'src', 'https://example.gov.cn/' || i, 'https://example.gov.cn/' || i, 200, '\\x00', 1, repeat('a', 64), repeat('a', 64), 'document', 'bulletin' FROM generate_series(1, 3) i;
       INSERT INTO core.observation (district, indicator, measure, accumulation, period, period_start, period_end, value, raw_value, unit, unit_mult, status,
                                     basis, valid_from, valid_to, document_id, url, locator, parser_version)
       VALUES ('baoshan', 'gdp', 'level', 'period', '2024', '2024-01-01', '2024-12-31', 1802.35, '1,802.35', 'CNY', 8, 'provisional', 'unknown',
