@@ -470,8 +470,8 @@ function planVintages({ keys, touchedBy }: TouchedKeys, { published, pubsByKey, 
 
 /**
  * Statements of one transaction given without waiting for each other: each is sent when the one
- * before it is done (here: pg's own queue for that is deprecated), so the JavaScript building the
- * next one runs while PostgreSQL runs the last. Each statement's result is checked once it comes;
+ * before it is done (by this class: pg's own queue of a busy client's queries is deprecated), so
+ * the JavaScript building the next one runs while PostgreSQL runs the last. Each statement's result is checked once it comes;
  * `done` waits for every one and fails with the first failure in statement order (after a
  * failure, PostgreSQL refuses the rest of the transaction, so the statements after it fail too).
  */
