@@ -30,23 +30,20 @@ const LOAD_VINTAGES = `
     FROM core.observation
     WHERE indicator = $1 AND district = ANY($2::text[]) AND period >= $4 AND period < $5),
   first_vintage AS (
-    -- One probe of observation_series_valid_from_idx per (district, measure): LIMIT 1 in index order.
+    -- One probe of observation_series_valid_from_idx per (district, measure): LIMIT 1 in index order;
+    -- its end (core.observation_vintage) one probe of the key's unique index, for that row only.
     SELECT o.* FROM unnest($2::text[]) AS d(district) CROSS JOIN unnest('{level,yoy_pct}'::text[]) AS m(measure)
     CROSS JOIN LATERAL (
-      SELECT id, district, measure, accumulation, period, value, unit_mult, status, basis, valid_from, url
-      FROM core.observation
+      SELECT id, district, measure, accumulation, period, value, unit_mult, status, basis, valid_from, valid_to, url
+      FROM core.observation_vintage
       WHERE indicator = $1 AND district = d.district AND measure = m.measure
       ORDER BY valid_from, id LIMIT 1) o
     ORDER BY o.valid_from, o.id LIMIT 1)
   SELECT id, district, measure, accumulation, period, value::text AS value, unit_mult, status, basis, valid_from, valid_to, url
   FROM (SELECT * FROM in_window WHERE measure = ANY($3::text[])
         UNION ALL
-        -- Unless the window already holds it; its end is one probe of the key's unique index.
-        SELECT f.id, f.district, f.measure, f.accumulation, f.period, f.value, f.unit_mult, f.status, f.basis, f.valid_from,
-               (SELECT min(n.valid_from) FROM core.observation n
-                WHERE n.indicator = $1 AND n.district = f.district AND n.period = f.period AND n.measure = f.measure
-                  AND n.accumulation = f.accumulation AND n.valid_from > f.valid_from), f.url
-        FROM first_vintage f WHERE NOT (f.measure = ANY($3::text[]) AND f.period >= $4 AND f.period < $5)) v
+        -- Unless the window already holds it.
+        SELECT * FROM first_vintage WHERE NOT (measure = ANY($3::text[]) AND period >= $4 AND period < $5)) v
   ORDER BY v.valid_from, v.id`;
 
 /**
