@@ -9,8 +9,6 @@ describe('NormalizerEnv', () => {
     const env = loadEnv(NormalizerEnv, {});
     expect(env.NORMALIZE_AGGREGATE_DELAY_MS).toBe(AGGREGATE_DEBOUNCE_MS);
     expect(env.NORMALIZE_CONCURRENCY).toBe(32);
-    // One parse thread kept, a second started when documents wait for it and a core is idle.
-    expect(env.NORMALIZE_PARSE_THREADS_MIN).toBe(1);
   });
 
   it('takes a delay of 0 (every change aggregated at once) up to ten minutes, and names a bad one', () => {

@@ -15,15 +15,10 @@ export const NormalizerEnv = z.object({
    */
   NORMALIZE_CONCURRENCY: intVar(32, 1, 64),
   /**
-   * Threads that parse documents beside the main thread, at most (0: the main thread parses).
-   * Default 2 on a machine with more than one core.
+   * Threads that parse documents beside the main thread (0: the main thread parses). Default 2 on a
+   * machine with more than one core.
    */
   NORMALIZE_PARSE_THREADS: intVar(defaultParseThreads(), 0, 16),
-  /**
-   * Parse threads kept running (at most NORMALIZE_PARSE_THREADS); more start while documents wait
-   * for one, and stop after 30 s with nothing to parse. Default 1: see defaultParseThreads.
-   */
-  NORMALIZE_PARSE_THREADS_MIN: intVar(1, 0, 16),
   /**
    * How long an aggregate job waits for more changes of its (district, indicator) before it runs:
    * the most a figure waits to reach the snapshots, and what bounds how often a backfill

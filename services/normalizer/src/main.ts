@@ -15,18 +15,12 @@ await runMain('normalizer', async () => {
     poolSize: 6,
     async start({ logger, pool, workerConnection, queues, metrics }) {
       const indicators = await loadIndicators(pool);
-      const minThreads = Math.min(env.NORMALIZE_PARSE_THREADS_MIN, env.NORMALIZE_PARSE_THREADS);
-      const parsePool = createParsePool({
-        indicators,
-        threads: env.NORMALIZE_PARSE_THREADS,
-        minThreads,
-        onResize: ({ running, reason }) => logger.info({ running, reason }, reason === 'backlog' ? 'parse thread started: documents waited' : 'parse thread stopped: idle'),
-      });
+      const parsePool = createParsePool({ indicators, threads: env.NORMALIZE_PARSE_THREADS });
       const worker = createNormalizeWorker(
         { pool, queues, logger, catalog: buildIndicatorCatalog(indicators), parsePool, metrics, aggregateDelayMs: env.NORMALIZE_AGGREGATE_DELAY_MS },
         { connection: workerConnection, prefix: env.NST_QUEUE_PREFIX, concurrency: env.NORMALIZE_CONCURRENCY, metrics, lockDurationMs: env.NST_JOB_LOCK_MS },
       );
-      return { worker, info: { concurrency: env.NORMALIZE_CONCURRENCY, parseThreads: parsePool.threads, parseThreadsMin: minThreads } };
+      return { worker, info: { concurrency: env.NORMALIZE_CONCURRENCY, parseThreads: parsePool.threads } };
     },
   });
 });

@@ -13,7 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { decodeBody } from '@nst/shared/charset';
 import { NonRetryableError } from '@nst/shared/errors';
 import { loadSeeds, type Indicator } from '@nst/shared/seeds';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inputFromArchive, type ArchivedInput } from './archived-input';
 import type { IndicatorCatalog } from './indicators';
 import { createParsePool, ParsePoolError, type ParsePool, type ParsePoolOptions } from './parse-pool';
@@ -116,58 +116,6 @@ describe('a pool of two threads', () => {
     const first = await Promise.race([slow.then(() => 'slow'), pool.parse(page).then(() => 'page')]);
     expect(first).toBe('page');
   }, SLOW);
-});
-
-describe('a pool between one thread and two', () => {
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const elastic = (options: Partial<ParsePoolOptions>, changes: unknown[]) =>
-    poolOf({ threads: 2, minThreads: 1, growAfterMs: 100, idleMs: 500, testHooks: true, onResize: (change) => changes.push(change), ...options });
-
-  it('starts a second thread while documents wait and a core is idle, and stops it once it has had nothing to do', async () => {
-    const changes: unknown[] = [];
-    const pool = elastic({ minIdleCores: 0 }, changes);
-    try {
-      expect(await pool.parse(page)).toStrictEqual(await parseDocument(page, catalog));
-      expect(pool.running).toBe(1);
-      // The slow parse holds the first thread and the document sent behind it; the third waits.
-      const slow = pool.parse({ ...page, url: 'test:sleep/20000' });
-      slow.catch(() => undefined); // rejected by close()
-      void pool.parse(page).catch(() => undefined);
-      const first = await Promise.race([slow.then(() => 'slow'), pool.parse(page).then(() => 'waiting')]);
-      expect(first).toBe('waiting');
-      expect(pool.running).toBe(2);
-      expect(changes).toStrictEqual([{ running: 2, reason: 'backlog' }]);
-      // The first thread is still busy: the second, idle for longer than idleMs, stops.
-      await vi.waitFor(() => expect(pool.running).toBe(1), { timeout: 10_000, interval: 50 });
-      expect(changes).toStrictEqual([{ running: 2, reason: 'backlog' }, { running: 1, reason: 'idle' }]);
-    } finally {
-      await pool.close();
-    }
-  }, SLOW);
-
-  it('stays at one thread while no core is idle: documents wait for it', async () => {
-    const changes: unknown[] = [];
-    // More idle cores than any machine has: the backlog never finds one.
-    const pool = elastic({ minIdleCores: 1_000 }, changes);
-    try {
-      await pool.parse(page);
-      const order: string[] = [];
-      const slow = pool.parse({ ...page, url: 'test:sleep/1500' }).then(() => order.push('slow'));
-      const behind = pool.parse(page).then(() => order.push('behind'));
-      const waiting = pool.parse(page).then(() => order.push('waiting'));
-      await sleep(600);
-      expect(pool.running).toBe(1);
-      await Promise.all([slow, behind, waiting]);
-      expect(order).toStrictEqual(['slow', 'behind', 'waiting']);
-      expect(changes).toStrictEqual([]);
-    } finally {
-      await pool.close();
-    }
-  }, SLOW);
-
-  it('refuses a minimum above the maximum', () => {
-    expect(() => poolOf({ threads: 1, minThreads: 2 })).toThrow(RangeError);
-  });
 });
 
 describe('a parse that misbehaves', () => {
@@ -292,7 +240,6 @@ describe('threads: 0', () => {
   it('parses inline with the same API', async () => {
     const pool = poolOf({ threads: 0 });
     expect(pool.threads).toBe(0);
-    expect(pool.running).toBe(0);
     expect(await pool.parse(page)).toStrictEqual(await parseDocument(page, catalog));
     await pool.close();
   });

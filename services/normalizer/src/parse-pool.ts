@@ -13,7 +13,7 @@
  * rejected as `unreadable_document` and its thread replaced: a hostile document must not hold or
  * crash the service. Documents still queued did nothing wrong; they wait for the next free thread.
  */
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { NonRetryableError } from '@nst/shared/errors';
 import type { Indicator } from '@nst/shared/seeds';
@@ -25,25 +25,8 @@ import type { ParseInput, ParseResult } from './records';
 
 export interface ParsePoolOptions {
   indicators: readonly Indicator[];
-  /** Worker threads, at most; 0 parses inline on the calling thread (tests, the CLI). */
+  /** Worker threads; 0 parses inline on the calling thread (tests, the CLI). */
   threads: number;
-  /**
-   * Threads kept running (default `threads`: a fixed pool). Between `minThreads` and `threads`,
-   * the pool grows by a thread when documents have waited for a free thread without a break for
-   * `growAfterMs`, and a thread above `minThreads` that has had nothing to parse for `idleMs` stops.
-   */
-  minThreads?: number;
-  /** Default 500. */
-  growAfterMs?: number;
-  /**
-   * Idle CPU the machine must have had over that wait, in cores (os.cpus), for the pool to grow:
-   * a thread more only parses faster on a core nobody else uses. Default 0.5.
-   */
-  minIdleCores?: number;
-  /** Default 30 000. */
-  idleMs?: number;
-  /** Told when the pool grows or shrinks between its bounds (the service logs it). */
-  onResize?: (change: { running: number; reason: 'backlog' | 'idle' }) => void;
   /** A parse running longer is rejected as `unreadable_document` and its thread replaced. Default 60 000. */
   parseTimeoutMs?: number;
   /** Heap (V8 old generation) of each thread; a parse that exhausts it fails as `unreadable_document`. Default 512. */
@@ -68,10 +51,7 @@ export interface ParsePool {
   parse(input: ParseInput | ArchivedInput): Promise<ParseResult>;
   /** Terminates the threads; parses not answered yet reject with a ParsePoolError. */
   close(): Promise<void>;
-  /** Threads at most (0: inline). */
   readonly threads: number;
-  /** Threads running now, starting ones included. */
-  readonly running: number;
 }
 
 /**
@@ -96,14 +76,11 @@ export async function parseInline(input: ParseInput | ArchivedInput, catalog: In
 }
 
 /**
- * Two threads at most when the machine has a second core, else inline. A reprocess without a
- * parser change is parsing, and the main thread waits on it: on two cores a second thread makes
- * it about a sixth faster (pnpm bench: 834–936 against 740–756 documents/s), for about 50 MB more
- * (the normalizer at 253–260 MB). In a backfill the fetcher, PostgreSQL and the store keep both
- * cores busy, and a second thread only takes CPU from them (240.6–244.5 against 245.7–257.0
- * pages/s): the service keeps one (NORMALIZE_PARSE_THREADS_MIN) and starts the second when
- * documents wait for a parse and a core is idle (ParsePoolOptions.minThreads). More threads would
- * add memory, not speed, on the two cores this is sized for; NORMALIZE_PARSE_THREADS sets another count.
+ * Two threads when the machine has a second core, else inline. A reprocess without a parser
+ * change is parsing, and the main thread waits on it: on two cores a second thread makes it
+ * about a quarter faster (pnpm bench), for about 50 MB more at the pipeline's peak (260–274 MB with the
+ * service run from its bundle, under the 300 MB budget). More threads would add memory, not
+ * speed, on the two cores this is sized for; NORMALIZE_PARSE_THREADS sets another count.
  */
 export function defaultParseThreads(): number {
   return availableParallelism() > 1 ? 2 : 0;
@@ -111,12 +88,9 @@ export function defaultParseThreads(): number {
 
 export function createParsePool(options: ParsePoolOptions): ParsePool {
   if (!Number.isInteger(options.threads) || options.threads < 0) throw new RangeError(`threads must be a whole number ≥ 0, not ${options.threads}`);
-  if (options.minThreads !== undefined && (!Number.isInteger(options.minThreads) || options.minThreads < 0 || options.minThreads > options.threads)) {
-    throw new RangeError(`minThreads must be a whole number from 0 to threads (${options.threads}), not ${options.minThreads}`);
-  }
   if (options.threads > 0) return new ThreadPool(options);
   const catalog = buildIndicatorCatalog(options.indicators);
-  return { threads: 0, running: 0, parse: (input) => parseInline(input, catalog), close: async () => undefined };
+  return { threads: 0, parse: (input) => parseInline(input, catalog), close: async () => undefined };
 }
 
 /**
@@ -139,11 +113,6 @@ function threadExecArgv(): string[] {
   return kept;
 }
 
-/** The machine's idle CPU time so far, in ms summed over its cores. */
-function machineIdleMs(): number {
-  return cpus().reduce((sum, cpu) => sum + cpu.times.idle, 0);
-}
-
 interface Task {
   id: number;
   input: ParseInput | ArchivedInput;
@@ -163,17 +132,10 @@ interface Thread {
   /** Remove the copy of the bundle the thread starts from (once it is ready, or gone). */
   removeBundle: () => void;
   timer?: NodeJS.Timeout;
-  /** Stops the thread once it has been idle for `idleMs` (set while it has nothing and the pool is above its minimum). */
-  idle?: NodeJS.Timeout;
 }
 
 class ThreadPool implements ParsePool {
   readonly threads: number;
-  private readonly minThreads: number;
-  private readonly growAfterMs: number;
-  private readonly idleMs: number;
-  private readonly minIdleCores: number;
-  private readonly onResize: ParsePoolOptions['onResize'];
   private readonly parseTimeoutMs: number;
   private readonly maxOldGenerationSizeMb: number;
   private readonly maxYoungGenerationSizeMb: number;
@@ -182,17 +144,9 @@ class ThreadPool implements ParsePool {
   private readonly queue: Task[] = [];
   private nextId = 0;
   private closed = false;
-  /** Since when documents have waited for a free ready thread without a break, and the machine's idle CPU time then; undefined while none waits. */
-  private backlog: { since: number; idleMs: number } | undefined;
-  private growTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ParsePoolOptions) {
     this.threads = options.threads;
-    this.minThreads = options.minThreads ?? options.threads;
-    this.growAfterMs = options.growAfterMs ?? 300;
-    this.minIdleCores = options.minIdleCores ?? 0.15;
-    this.idleMs = options.idleMs ?? 30_000;
-    this.onResize = options.onResize;
     this.parseTimeoutMs = options.parseTimeoutMs ?? 60_000;
     this.maxOldGenerationSizeMb = options.maxOldGenerationSizeMb ?? 512;
     this.maxYoungGenerationSizeMb = options.maxYoungGenerationSizeMb ?? 16;
@@ -208,34 +162,23 @@ class ThreadPool implements ParsePool {
     });
   }
 
-  get running(): number {
-    return this.live.size;
-  }
-
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.growTimer);
     const threads = [...this.live];
     this.live.clear();
     const unanswered = [...this.queue.splice(0), ...threads.flatMap((thread) => thread.tasks)];
     for (const task of unanswered) task.reject(new ParsePoolError('parse pool closed'));
     for (const thread of threads) {
       clearTimeout(thread.timer);
-      clearTimeout(thread.idle);
       thread.removeBundle();
     }
     await Promise.all(threads.map((thread) => thread.worker.terminate()));
   }
 
-  /**
-   * Keep the threads at strength, hand queued documents to free threads, grow or shrink the pool
-   * between its bounds, hold the process only while there is work.
-   */
+  /** Keep the threads at strength, hand queued documents to free threads, hold the process only while there is work. */
   private dispatch(): void {
     if (this.closed) return;
-    while (this.live.size < this.minThreads) if (!this.spawn()) break;
-    // A parse asked of a pool with no thread (minThreads 0, or every thread gone) starts one.
-    if (this.live.size === 0 && this.queue.length > 0) this.spawn();
+    while (this.live.size < this.threads) if (!this.spawn()) break;
     // Each document to the ready thread holding the fewest: an idle thread before a busy one.
     while (this.queue.length > 0) {
       let best: Thread | undefined;
@@ -243,67 +186,10 @@ class ThreadPool implements ParsePool {
       if (!best) break;
       this.send(best, this.queue.shift() as Task);
     }
-    this.resize();
     for (const thread of this.live) {
       if (thread.tasks.length > 0 || (!thread.ready && this.queue.length > 0)) thread.worker.ref();
       else thread.worker.unref();
     }
-  }
-
-  /**
-   * Grow by a thread once documents have waited for a free thread for `growAfterMs` without a
-   * break while the machine had `minIdleCores` to spare: parsing, not the documents' arrival,
-   * sets the pace, and a thread more has a core to run on (a reprocess). Where every core is busy
-   * (a backfill: fetcher, database and store beside the parse) a second thread would take its CPU
-   * from them and parse no faster. Waiting is counted only while every thread is ready: one still
-   * starting will take the queue. A thread above the minimum stops after `idleMs` with nothing to parse.
-   */
-  private resize(): void {
-    const starting = [...this.live].some((thread) => !thread.ready);
-    if (this.queue.length === 0 || starting || this.live.size >= this.threads) {
-      this.backlog = undefined;
-      clearTimeout(this.growTimer);
-      this.growTimer = undefined;
-    } else {
-      const now = performance.now();
-      this.backlog ??= { since: now, idleMs: machineIdleMs() };
-      let waited = now - this.backlog.since;
-      if (waited >= this.growAfterMs) {
-        const idleMs = machineIdleMs();
-        const idleCores = (idleMs - this.backlog.idleMs) / Math.max(waited, 1);
-        if (idleCores >= this.minIdleCores && this.spawn()) {
-          this.backlog = undefined;
-          this.onResize?.({ running: this.live.size, reason: 'backlog' });
-          return this.resize();
-        }
-        // No core to spare: measured afresh over the next window.
-        this.backlog = { since: now, idleMs };
-        waited = 0;
-      }
-      this.growTimer ??= setTimeout(() => {
-        this.growTimer = undefined;
-        this.dispatch();
-      }, this.growAfterMs - waited).unref();
-    }
-    for (const thread of this.live) {
-      const idle = thread.ready && thread.tasks.length === 0 && this.queue.length === 0 && this.live.size > this.minThreads;
-      if (!idle) {
-        clearTimeout(thread.idle);
-        thread.idle = undefined;
-      } else if (thread.idle === undefined) {
-        thread.idle = setTimeout(() => this.stop(thread), this.idleMs).unref();
-      }
-    }
-  }
-
-  /** Stop an idle thread above the minimum (its exit then finds it gone from `live`). */
-  private stop(thread: Thread): void {
-    thread.idle = undefined;
-    if (this.closed || thread.tasks.length > 0 || this.live.size <= this.minThreads || !this.live.delete(thread)) return;
-    clearTimeout(thread.timer);
-    void thread.worker.terminate();
-    this.onResize?.({ running: this.live.size, reason: 'idle' });
-    this.dispatch();
   }
 
   /**
@@ -395,7 +281,6 @@ class ThreadPool implements ParsePool {
   private retire(thread: Thread, cause: Error): void {
     if (!this.live.delete(thread)) return;
     clearTimeout(thread.timer);
-    clearTimeout(thread.idle);
     thread.removeBundle();
     void thread.worker.terminate();
     if (!thread.ready) {
