@@ -8,7 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { enqueue, jobId, type Queues } from '@nst/shared/jobs';
 import { waitForQueuesIdle, type TestDatabase } from '@nst/shared/testing';
+import { RetryableError } from '@nst/shared/errors';
 import { CANONICAL_VERSION, canonicalText, FIRST_COPY_VERSION, firstCopyHash, sha256 } from './canonical';
+import { archiveDocument, FIRST_COPY_RACE } from './sql/documents';
 import { FIXTURES_DIR, type Publisher } from './publisher/server';
 import { startFetcherHarness, type FetcherHarness } from './testing';
 import { fetchJobOptions } from './worker';
@@ -66,7 +68,11 @@ describe('archived copies of an older canonical version', () => {
       ids.push(await enqueue(queues, 'fetch-source', { sourceKey: SOURCE, url: PAGE_URL, role: 'document', force: true, tick: `run-${run}` }, { ...fetchJobOptions(2, 20), jobId: jobId('canonical', String(run), String(i)) }));
     }
     await waitForQueuesIdle([queues.fetch], { timeoutMs: 30_000 });
-    const { rows } = await db.pool.query<{ outcome: string }>('SELECT outcome FROM raw.fetch_log WHERE job_id = ANY($1::text[]) ORDER BY id', [ids]);
+    // Each job's last attempt: a job that lost a first copy's race is retried (archiveDocument).
+    const { rows } = await db.pool.query<{ outcome: string }>(
+      'SELECT outcome FROM (SELECT DISTINCT ON (job_id) id, outcome FROM raw.fetch_log WHERE job_id = ANY($1::text[]) ORDER BY job_id, attempt DESC, id DESC) last ORDER BY id',
+      [ids],
+    );
     return rows.map((row) => row.outcome);
   }
 
@@ -102,6 +108,23 @@ describe('archived copies of an older canonical version', () => {
     expect((await fetchPage(4)).sort()).toEqual(['archived', 'unchanged', 'unchanged', 'unchanged']);
     expect(await documents()).toHaveLength(1);
     expect(await normalizeJobs()).toBe(1);
+  });
+
+  it('a first copy is archived only while its URL has none: a job that found none, and lost the race to a copy since hashed, fails retryably', async () => {
+    // The first copy, hashed canonically by a second fetch: its placeholder is free again.
+    expect(await fetchPage(1)).toEqual(['unchanged']);
+    const before = await documents();
+    const body = Buffer.from(fixture);
+    const late = archiveDocument(db.pool, {
+      sourceKey: SOURCE, url: PAGE_URL, finalUrl: PAGE_URL, httpStatus: 200, headers: {}, contentType: 'text/html; charset=utf-8', charset: 'utf-8',
+      body, text: fixture, sha256Bytes: sha256(body), sha256Canonical: firstCopyHash(PAGE_URL), canonicalVersion: FIRST_COPY_VERSION,
+      etag: null, lastModified: null, publishedAt: null, role: 'document', format: 'news-article',
+    }, { sourceKey: SOURCE, url: PAGE_URL, jobId: 'lost-the-race', attempt: 1, httpStatus: 200, durationMs: 1 });
+    await expect(late).rejects.toBeInstanceOf(RetryableError);
+    await expect(late).rejects.toMatchObject({ code: FIRST_COPY_RACE });
+    expect(await documents()).toEqual(before);
+    const { rows } = await db.pool.query("SELECT 1 FROM raw.fetch_log WHERE job_id = 'lost-the-race'");
+    expect(rows).toHaveLength(0);
   });
 
   it('an unchanged page meets its old copy: no new row, no normalize job, the copy upgraded in place', async () => {

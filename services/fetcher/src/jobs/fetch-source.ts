@@ -24,9 +24,8 @@ import { httpGet, type HttpGetOptions } from '../http-client';
 import type { HostRateLimiter } from '../rate-limit';
 import type { RobotsCache } from '../robots';
 import type { Guard } from '../ssrf';
-import { archiveDocument, findArchivedUrls, findDocumentText, findLatestDocument, upgradeCanonicalHash, type ArchivedDocument } from '../sql/documents';
+import { archiveDocument, findArchivedUrls, findDocumentText, findSourceAndLatest, upgradeCanonicalHash, type ArchivedDocument } from '../sql/documents';
 import { insertFetchLog, type FetchOutcome } from '../sql/fetch-log';
-import { findSourceByKey } from '../sql/sources';
 import type { UrlMapOptions } from '../url-map';
 
 export interface FetchDeps {
@@ -64,13 +63,6 @@ function isHtml(contentType: string | null, body: Buffer): boolean {
   return /^\s*</.test(body.subarray(0, 64).toString('latin1'));
 }
 
-/** Find a source by key in the registry table (read per job, so `nst seed` applies without restart). */
-async function findSource(pool: Pool, key: string): Promise<Source> {
-  const source = await findSourceByKey(pool, key);
-  if (!source) throw new NonRetryableError('unknown_source', `source "${key}" is not in the registry`);
-  return source;
-}
-
 export async function handleFetchJob(job: Job, deps: FetchDeps): Promise<FetchJobResult> {
   const payload = parseJobData('fetch-source', job.data);
   const started = performance.now();
@@ -78,8 +70,13 @@ export async function handleFetchJob(job: Job, deps: FetchDeps): Promise<FetchJo
   const url = payload.url ?? '';
   let source: Source | undefined;
   try {
-    source = await findSource(deps.pool, payload.sourceKey);
-    const result = await fetchOne(job, payload, source, deps, started);
+    // A list page's latest copy is read with its text (discovery on a 304); a job for the
+    // source's entry URL does not know its role yet, and reads it too.
+    const withText = payload.role === 'list' || (payload.role === undefined && payload.url === undefined);
+    const found = await findSourceAndLatest(deps.pool, payload.sourceKey, payload.url ?? null, { withText });
+    if (!found) throw new NonRetryableError('unknown_source', `source "${payload.sourceKey}" is not in the registry`);
+    source = found.source;
+    const result = await fetchOne(job, payload, source, found.latest, deps, started);
     return result;
   } catch (error) {
     const retryable = error instanceof RetryableError || !(error instanceof NonRetryableError);
@@ -102,7 +99,7 @@ export async function handleFetchJob(job: Job, deps: FetchDeps): Promise<FetchJo
   }
 }
 
-async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: FetchDeps, started: number): Promise<FetchJobResult> {
+async function fetchOne(job: Job, payload: FetchJob, source: Source, latest: ArchivedDocument | undefined, deps: FetchDeps, started: number): Promise<FetchJobResult> {
   const url = payload.url ?? source.url;
   const role = payload.role ?? (payload.url ? 'document' : source.discovery.links ? 'list' : 'document');
   const count = (outcome: FetchOutcome, httpStatus?: number) => {
@@ -118,7 +115,6 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: Fetch
     await log('skipped', { errorCode: 'source_disabled' });
     return { outcome: 'skipped' };
   }
-  const latest = await findLatestDocument(deps.pool, source.key, url, { withText: role === 'list' });
   if (role === 'document' && payload.url && latest && !payload.force) {
     // A discovered document is archived once; only `--force` fetches it again. If the attempt that
     // archived it died before handing it over, hand it over now (same job id: at most once).
@@ -200,7 +196,7 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, deps: Fetch
  * latest copy is re-hashed: a page returning to an older, never re-hashed content is archived again.
  */
 async function upgradeLatestHash(pool: Pool, latest: ArchivedDocument): Promise<void> {
-  // A document's text is not read with it (findLatestDocument); a list page's is.
+  // A document's text is not read with it (findSourceAndLatest); a list page's is.
   const text = latest.text ?? (await findDocumentText(pool, latest.id));
   // No text: archived as bytes, whose hash (canonicalHash) does not depend on the version.
   const sha256Canonical = text === null ? null : sha256(canonicalText(text));

@@ -1,9 +1,16 @@
 /** The archive: raw.document reads and writes of the fetcher. */
 import { gzipSync } from 'node:zlib';
 import type { Pool } from '@nst/shared/db';
+import { RetryableError } from '@nst/shared/errors';
+import type { Source } from '@nst/shared/seeds';
+import { FIRST_COPY_VERSION } from '../canonical';
 import { FETCH_LOG_COLUMNS, fetchLogValues, type FetchLogEntry } from './fetch-log';
+import { SOURCE_COLUMNS, sourceFromRow } from './sources';
 
 const UNIQUE_VIOLATION = '23505';
+
+/** Error code of a first copy that lost its race (see {@link archiveDocument}). */
+export const FIRST_COPY_RACE = 'first_copy_race';
 
 export interface ArchivedDocument {
   id: number;
@@ -16,20 +23,42 @@ export interface ArchivedDocument {
 }
 
 /**
- * The latest archived copy of a URL (for conditional GET and for discovery on a 304). Its text is
- * read only when asked for (`withText`, list pages): a document's is never needed here.
+ * A fetch job's source as the registry holds it now (read per job, so `nst seed` or an operator's
+ * UPDATE applies to the next job without a restart) and the latest archived copy of the URL it
+ * fetches (`url`, or the source's own when null), for conditional GET and for discovery on a 304:
+ * one round trip for both. The copy's text is read only when asked for (`withText`, list pages):
+ * a document's is never needed here. Undefined when the source is not in the registry.
  */
-export async function findLatestDocument(pool: Pool, sourceKey: string, url: string, options: { withText?: boolean } = {}): Promise<ArchivedDocument | undefined> {
+export async function findSourceAndLatest(pool: Pool, sourceKey: string, url: string | null, options: { withText: boolean }): Promise<{ source: Source; latest?: ArchivedDocument } | undefined> {
   // Not prepared: the generic plan a connection settles on while the archive is small walks
   // document_source_fetched_idx through every copy of the source (pg_stat_statements: 125 us a
   // call at 4,000 pages; planned each time, 14 us and 66 us of planning).
   const { rows } = await pool.query(
-    `SELECT id, etag, last_modified, ${options.withText === false ? 'NULL AS text' : 'text'}, normalized_at, canonical_version FROM raw.document
-     WHERE source_key = $1 AND url = $2 ORDER BY fetched_at DESC, id DESC LIMIT 1`,
+    `SELECT ${SOURCE_COLUMNS.map((column) => `s.${column}`).join(', ')},
+            d.id AS latest_id, d.etag AS latest_etag, d.last_modified AS latest_last_modified, d.text AS latest_text,
+            d.normalized_at AS latest_normalized_at, d.canonical_version AS latest_canonical_version
+     FROM raw.source s
+     LEFT JOIN LATERAL (
+       SELECT id, etag, last_modified, ${options.withText ? 'text' : 'NULL AS text'}, normalized_at, canonical_version FROM raw.document
+       WHERE source_key = s.key AND url = COALESCE($2, s.url) ORDER BY fetched_at DESC, id DESC LIMIT 1) d ON true
+     WHERE s.key = $1`,
     [sourceKey, url],
   );
   const row = rows[0];
-  return row && { id: row.id, etag: row.etag, lastModified: row.last_modified, text: row.text, normalizedAt: row.normalized_at, canonicalVersion: row.canonical_version };
+  if (!row) return undefined;
+  const source = sourceFromRow(Object.fromEntries(SOURCE_COLUMNS.map((column) => [column, row[column]])));
+  if (row.latest_id === null) return { source };
+  return {
+    source,
+    latest: {
+      id: row.latest_id,
+      etag: row.latest_etag,
+      lastModified: row.latest_last_modified,
+      text: row.latest_text,
+      normalizedAt: row.latest_normalized_at,
+      canonicalVersion: row.latest_canonical_version,
+    },
+  };
 }
 
 /** The stored (decoded) text of an archived copy; null for a copy archived as bytes only. */
@@ -104,6 +133,11 @@ export type ArchivedLogEntry = Omit<FetchLogEntry, 'outcome' | 'documentId' | 'e
  * Archive a document unless the same canonical content of the same URL is already archived.
  * Returns the document id and whether this call inserted it. When it does, `log` is written to
  * raw.fetch_log by the same statement (outcome `archived`); otherwise the caller logs the attempt.
+ *
+ * A first copy (FIRST_COPY_VERSION, hashed by its URL) is archived only while the URL has no copy
+ * at all: a duplicate job that found none, then lost the race to another job whose copy a third
+ * has since hashed canonically, would otherwise archive the page twice. That job fails retryably
+ * ({@link FIRST_COPY_RACE}): its retry reads the copy now there and compares with it.
  */
 export async function archiveDocument(pool: Pool, doc: NewDocument, log: ArchivedLogEntry): Promise<{ id: number; inserted: boolean; normalizedAt: Date | null }> {
   const inserted = await pool.query<{ id: number }>({
@@ -111,7 +145,8 @@ export async function archiveDocument(pool: Pool, doc: NewDocument, log: Archive
     text: `WITH archived AS (
        INSERT INTO raw.document (source_key, url, final_url, http_status, headers, content_type, charset, body_gzip, body_size,
                                  text, sha256_bytes, sha256_canonical, etag, last_modified, published_at, role, format, canonical_version)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18::smallint
+       WHERE $18::smallint <> ${FIRST_COPY_VERSION} OR NOT EXISTS (SELECT 1 FROM raw.document WHERE source_key = $1 AND url = $2)
        ON CONFLICT (source_key, url, sha256_canonical) DO NOTHING
        RETURNING id),
      logged AS (
@@ -129,7 +164,11 @@ export async function archiveDocument(pool: Pool, doc: NewDocument, log: Archive
     'SELECT id, normalized_at FROM raw.document WHERE source_key = $1 AND url = $2 AND sha256_canonical = $3',
     [doc.sourceKey, doc.url, doc.sha256Canonical],
   );
-  const row = existing.rows[0]!;
+  const row = existing.rows[0];
+  if (row === undefined) {
+    // Neither archived nor there: a first copy whose URL has a copy hashed otherwise (see above).
+    throw new RetryableError(FIRST_COPY_RACE, `${doc.url}: another job archived the URL's first copy meanwhile; fetched again to compare with it`);
+  }
   // The validators of the newest response replace the old ones, so the next GET can be conditional.
   await pool.query(
     `UPDATE raw.document SET etag = $2, last_modified = $3
