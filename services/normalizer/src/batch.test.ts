@@ -1,7 +1,8 @@
 /**
  * Request coalescing: a lone request runs at once in a batch of one, requests made while a batch
  * runs wait for the next one, batches never exceed maxBatch nor hold two requests of one key, and
- * each request settles with its own outcome (or with the batch's error when `run` throws).
+ * each request settles with its own outcome (or with the batch's error when `run` throws); with
+ * `lanes`, a backlog is taken by further batches at once.
  */
 import { describe, expect, it } from 'vitest';
 import { createBatcher, settleEach, type Settled } from './batch';
@@ -93,6 +94,54 @@ describe('createBatcher', () => {
     expect(results).toEqual(['a1', 'a2', 'b3', 'a4', 'c5']);
     expect(batches).toEqual([['a1', 'b3', 'c5'], ['a2'], ['a4']]);
     for (const batch of batches) expect(new Set(batch.map((item) => item[0])).size).toBe(batch.length);
+  });
+
+  it('runs a second batch beside the first only while laneBacklog requests wait, and never more than `lanes`', async () => {
+    const gates = [deferred(), deferred(), deferred(), deferred()];
+    let calls = 0;
+    const { batches, run } = recorder({ gate: () => gates[calls++]!.promise });
+    const request = createBatcher(run, { maxBatch: 8, lanes: 2, laneBacklog: 3 });
+
+    const first = request(1);
+    await turn();
+    expect(batches).toEqual([[1]]); // a lone request: one lane
+    const small = [request(2), request(3)];
+    await turn();
+    await turn();
+    expect(batches).toEqual([[1]]); // two wait: below the backlog, they wait for the first lane
+
+    const more = [request(4), request(5), request(6)];
+    await turn();
+    expect(batches).toEqual([[1], [2, 3, 4, 5, 6]]); // five wait: a second lane takes them
+    const third = [request(7), request(8), request(9)];
+    await turn();
+    await turn();
+    expect(batches).toEqual([[1], [2, 3, 4, 5, 6]]); // both lanes busy: no third
+
+    gates[1]!.resolve(); // the second lane ends first and takes what waits
+    expect(await Promise.all([...small, ...more])).toEqual([20, 30, 40, 50, 60]);
+    await turn();
+    expect(batches).toEqual([[1], [2, 3, 4, 5, 6], [7, 8, 9]]);
+    gates[2]!.resolve();
+    gates[0]!.resolve();
+    expect(await Promise.all([first, ...third])).toEqual([10, 70, 80, 90]);
+    expect(batches).toHaveLength(3);
+  });
+
+  it('keeps one lane by default, whatever waits', async () => {
+    const gates = [deferred(), deferred(), deferred()];
+    let calls = 0;
+    const { batches, run } = recorder({ gate: () => gates[calls++]!.promise });
+    const request = createBatcher(run, { maxBatch: 4 });
+    const first = request(1);
+    await turn();
+    const rest = [2, 3, 4, 5, 6].map((n) => request(n));
+    await turn();
+    await turn();
+    expect(batches).toEqual([[1]]);
+    for (const gate of gates) gate.resolve();
+    expect(await Promise.all([first, ...rest])).toEqual([10, 20, 30, 40, 50, 60]);
+    expect(batches).toEqual([[1], [2, 3, 4, 5], [6]]);
   });
 
   it('rejects every request of a batch with the error `run` throws, and serves later requests', async () => {

@@ -12,31 +12,42 @@ export interface BatcherOptions<I> {
   maxBatch: number;
   /** Requests with equal keys never share a batch (the later one waits for the next). */
   key?: (item: I) => unknown;
+  /** Batches that may run at once; default 1. */
+  lanes?: number;
+  /** A lane beyond the first starts only while at least this many requests wait; default 1. */
+  laneBacklog?: number;
 }
 
 /**
  * `run` gets the requests of a batch and settles each (in order); if it throws, every request of
- * the batch rejects with that error. One batch runs at a time.
+ * the batch rejects with that error. One batch runs at a time, or up to `lanes` while a backlog
+ * of `laneBacklog` requests waits.
  */
 export function createBatcher<I, O>(run: (items: readonly I[]) => Promise<ReadonlyArray<Settled<O>>>, options: BatcherOptions<I>): (item: I) => Promise<O> {
   const pending: Array<{ item: I; resolve: (value: O) => void; reject: (error: unknown) => void }> = [];
-  let running = false;
+  const lanes = Math.max(1, options.lanes ?? 1);
+  const laneBacklog = Math.max(1, options.laneBacklog ?? 1);
+  let running = 0;
+
+  const take = (): typeof pending => {
+    const batch: typeof pending = [];
+    const keys = new Set<unknown>();
+    for (let i = 0; i < pending.length && batch.length < options.maxBatch;) {
+      const key = options.key?.(pending[i]!.item);
+      if (options.key && keys.has(key)) {
+        i += 1;
+        continue;
+      }
+      keys.add(key);
+      batch.push(...pending.splice(i, 1));
+    }
+    return batch;
+  };
 
   const drain = async (): Promise<void> => {
-    running = true;
     try {
       while (pending.length > 0) {
-        const batch: typeof pending = [];
-        const keys = new Set<unknown>();
-        for (let i = 0; i < pending.length && batch.length < options.maxBatch;) {
-          const key = options.key?.(pending[i]!.item);
-          if (options.key && keys.has(key)) {
-            i += 1;
-            continue;
-          }
-          keys.add(key);
-          batch.push(...pending.splice(i, 1));
-        }
+        const batch = take();
         let results: ReadonlyArray<Settled<O>>;
         try {
           results = await run(batch.map((request) => request.item));
@@ -50,7 +61,7 @@ export function createBatcher<I, O>(run: (items: readonly I[]) => Promise<Readon
         });
       }
     } finally {
-      running = false;
+      running -= 1;
     }
   };
 
@@ -58,8 +69,8 @@ export function createBatcher<I, O>(run: (items: readonly I[]) => Promise<Readon
     pending.push({ item, resolve, reject });
     // The next turn of the event loop: requests made in this one (say, jobs whose documents were
     // loaded together) join the same batch.
-    if (!running) {
-      running = true;
+    if (running === 0 || (running < lanes && pending.length >= laneBacklog)) {
+      running += 1;
       setImmediate(() => void drain());
     }
   });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { commonEnvShape, intVar, loadEnv } from '@nst/shared/env';
-import { AGGREGATE_DEBOUNCE_MS } from './jobs/normalize-document';
+import { AGGREGATE_DEBOUNCE_MS, STORE_LANES } from './jobs/normalize-document';
 import { defaultParseThreads } from './parse-pool';
 
 export const NormalizerEnv = z.object({
@@ -19,6 +19,11 @@ export const NormalizerEnv = z.object({
    * machine with more than one core.
    */
   NORMALIZE_PARSE_THREADS: intVar(defaultParseThreads(), 0, 16),
+  /**
+   * Store transactions at once per replica while parsed documents wait (a backfill, a reprocess);
+   * one at a time otherwise. Default STORE_LANES (2).
+   */
+  NORMALIZE_STORE_LANES: intVar(STORE_LANES, 1, 8),
   /**
    * How long an aggregate job waits for more changes of its (district, indicator) before it runs:
    * the most a figure waits to reach the snapshots, and what bounds how often a backfill

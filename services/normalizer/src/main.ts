@@ -10,17 +10,17 @@ await runMain('normalizer', async () => {
   await runService({
     name: 'normalizer',
     env,
-    // One load and one store transaction at a time (jobs batch them), list pages and unreadable
-    // documents, an ANALYZE now and then, and the readiness probe.
-    poolSize: 6,
+    // A load and up to NORMALIZE_STORE_LANES store transactions at a time (jobs batch them), list
+    // pages and unreadable documents, an ANALYZE now and then, and the readiness probe.
+    poolSize: 5 + env.NORMALIZE_STORE_LANES,
     async start({ logger, pool, workerConnection, queues, metrics }) {
       const indicators = await loadIndicators(pool);
       const parsePool = createParsePool({ indicators, threads: env.NORMALIZE_PARSE_THREADS });
       const worker = createNormalizeWorker(
-        { pool, queues, logger, catalog: buildIndicatorCatalog(indicators), parsePool, metrics, aggregateDelayMs: env.NORMALIZE_AGGREGATE_DELAY_MS },
+        { pool, queues, logger, catalog: buildIndicatorCatalog(indicators), parsePool, metrics, aggregateDelayMs: env.NORMALIZE_AGGREGATE_DELAY_MS, storeLanes: env.NORMALIZE_STORE_LANES },
         { connection: workerConnection, prefix: env.NST_QUEUE_PREFIX, concurrency: env.NORMALIZE_CONCURRENCY, metrics, lockDurationMs: env.NST_JOB_LOCK_MS },
       );
-      return { worker, info: { concurrency: env.NORMALIZE_CONCURRENCY, parseThreads: parsePool.threads } };
+      return { worker, info: { concurrency: env.NORMALIZE_CONCURRENCY, parseThreads: parsePool.threads, storeLanes: env.NORMALIZE_STORE_LANES } };
     },
   });
 });

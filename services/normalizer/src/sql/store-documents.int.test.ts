@@ -3,7 +3,7 @@
  * the database ends exactly as storing them one by one leaves it, whatever the order; a replay
  * changes nothing; each document is told the keys whose vintages it changed; and through
  * normalizeDocument, one document that cannot be stored fails alone while the others of its batch
- * are stored.
+ * are stored, and a backlog is stored in a second transaction beside one that waits, to the same end.
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -585,5 +585,72 @@ describe('normalizeDocument, concurrent jobs on one deps', () => {
     expect(retried.skipped).toBe('unchanged');
     const pending = await queues.aggregate.getJobs(['delayed', 'waiting', 'prioritized']);
     expect(pending.map((job) => job.data)).toContainEqual({ scope: 'baoshan', indicator: 'gdp' });
+  });
+});
+
+describe('normalizeDocument, two store lanes on one deps', () => {
+  let serial: TestDatabase;
+  let lanes: TestDatabase;
+  let redis: TestRedis;
+  let connection: Redis;
+  let queues: Queues;
+  // Every fixture: the bulletin and its revision, and the news quoting its figures, share keys.
+  const names = Object.keys(FIXTURES) as Name[];
+  const held: Name = 'original';
+
+  beforeAll(async () => {
+    [serial, lanes, redis] = await Promise.all([createTestDatabase(), createTestDatabase(), createTestRedis()]);
+    connection = createRedis(redis.url, { role: 'worker', name: redis.prefix });
+    queues = createQueues({ connection, prefix: redis.prefix });
+  });
+  afterAll(async () => {
+    if (queues) await closeQueues(queues);
+    connection?.disconnect();
+    await redis?.cleanup();
+    await Promise.all([serial?.drop(), lanes?.drop()]);
+  });
+
+  it('o: while one store transaction waits, a backlog is stored beside it, and the database ends as one job after another leaves it', async () => {
+    const catalog = await loadTestCatalog();
+    const depsOf = (pool: Pool, storeLanes: number): NormalizeDeps => ({ pool, queues, logger, catalog, storeLanes, aggregateFlushIdleMs: null });
+    const ids: Partial<Record<Name, number>> = {};
+    for (const name of names) {
+      await archive(serial.pool, name);
+      ids[name] = await archive(lanes.pool, name);
+    }
+    const one = depsOf(serial.pool, 1);
+    for (const name of names) await normalizeDocument((await serial.pool.query<{ id: number }>('SELECT id FROM raw.document WHERE url = $1', [FIXTURES[name].url])).rows[0]!.id, one, { firstRun: true });
+
+    // The first lane's transaction waits for its document's lock, held here, as a store of another replica would hold it.
+    const deps = depsOf(lanes.pool, 2);
+    const holder = await lanes.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT pg_advisory_xact_lock(hashtextextended('document|' || $1, 7270))", [ids[held]]);
+      let heldDone = false;
+      const first = normalizeDocument(ids[held]!, deps, { firstRun: true }).finally(() => {
+        heldDone = true;
+      });
+      await vi.waitFor(async () => {
+        const { rows } = await lanes.pool.query(
+          "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+        expect(rows.length).toBeGreaterThan(0);
+      }, { timeout: 10_000, interval: 20 });
+
+      // Eight documents wait for a store: the second lane takes them while the first still waits.
+      const others = names.filter((name) => name !== held);
+      expect(others.length).toBeGreaterThanOrEqual(8);
+      const stored = await Promise.race([
+        Promise.all(others.map((name) => normalizeDocument(ids[name]!, deps, { firstRun: true }))),
+        new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 10_000).unref()),
+      ]);
+      expect(stored).not.toBe('blocked');
+      expect(heldDone).toBe(false);
+      await holder.query('COMMIT');
+      expect((await first).skipped).toBeUndefined();
+    } finally {
+      holder.release();
+    }
+    expect(await fingerprint(lanes.pool)).toEqual(await fingerprint(serial.pool));
   });
 });
