@@ -1,6 +1,6 @@
 /**
  * `pnpm bench`: the performance harness. Prints one JSON line per measure on stdout (progress on
- * stderr); see README "Performance" for the figures of the reference machine.
+ * stderr); see the README's "Performance" section for the figures of the reference machine.
  *
  *   pnpm bench                                   # parse, pipeline (n=50, 200), reprocess, aggregate (10k, 1M)
  *   pnpm bench --only parse,aggregate            # some measures

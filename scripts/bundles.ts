@@ -20,7 +20,7 @@ export const PACKAGES: ReadonlyArray<{ dir: string; entries: Readonly<Record<str
  * scripts/build.test.ts checks it). The normalizer's semi-spaces are 6 MB: V8's flags are the
  * process's, so this sizes the parse threads' young generation as well as the main thread's, and a
  * parse's garbage dies young at 6 MB where at 4 it was promoted and collected again by full
- * collections (README "Performance": the normalizer's CPU in the pipeline 18–21 % lower). What that
+ * collections (docs/performance.md: the normalizer's CPU in the pipeline 18–21 % lower). What that
  * costs in memory, {@link BUNDLE_ENV} wins back.
  */
 const NODE_FLAGS: Readonly<Record<string, readonly string[]>> = {
@@ -35,7 +35,7 @@ const NODE_FLAGS: Readonly<Record<string, readonly string[]>> = {
  * a block of 128 KB or more is always mapped on its own and unmapped when freed, where glibc would
  * raise that threshold after each such free and serve later big blocks from the arenas. With the
  * 6 MB semi-spaces above, the normalizer peaked at 267–291 MB over five `--full` reprocesses with
- * both settings, 271–306 MB over nine with two arenas alone (README "Performance").
+ * both settings, 271–306 MB over nine with two arenas alone (docs/performance.md).
  */
 const BUNDLE_ENV: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   'services/normalizer/src/main.ts': { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' },

@@ -17,7 +17,7 @@ const FOREIGN_ESCAPE = /\\[bfnrtu]/;
  * `values` as a parameter for an array cast (`$1::text[]`, `$2::bigint[]` …): the same array as pg
  * would send, built in one native pass. pg encodes an array element by element, a handful of
  * strings for each; for the thousands of elements of a batch store that was a third of everything
- * the normalizer's main thread allocated (README "Performance"). JSON writes strings, numbers,
+ * the normalizer's main thread allocated (docs/performance.md). JSON writes strings, numbers,
  * booleans and null as PostgreSQL's array literal does, but for brackets and a few escapes: an
  * array holding anything else (a Date, whose text pg renders in local time; a nested array; a
  * string with a control character or a lone surrogate) is returned as it is, for pg to encode.

@@ -34,7 +34,7 @@ export interface ParsePoolOptions {
   /**
    * Young generation of each thread, where a parse's garbage is born and dies. Default 16: two
    * threads parsing the benchmark's 20 KB articles spent 2.23 ms of CPU a document with 16 MB,
-   * 2.91 with 8 and 2.23–2.28 with 24 (`pnpm bench --only parse-pool`; README "Performance").
+   * 2.91 with 8 and 2.23–2.28 with 24 (`pnpm bench --only parse-pool`; docs/performance.md).
    * A process-wide `--max-semi-space-size` sizes it whatever this asks: under the service's 6 MB
    * (scripts/bundles.ts) the threads have 6 MB semi-spaces, as the main thread has.
    */

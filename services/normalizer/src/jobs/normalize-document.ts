@@ -26,7 +26,7 @@ import { KEY_COLUMNS, recordsDigest, replaceRejects, storeDocuments, type StoreC
  * every document would recompute the same targets again; with it, each key is recomputed at most
  * about once per interval. It adds at most this much to the time a figure takes to reach the
  * snapshots. 3 s: in the benchmark's backfill (4,000 pages, 36 keys) a third of the recomputations
- * of 1 s, for figures that are published monthly (README "Performance").
+ * of 1 s, for figures that are published monthly (docs/performance.md).
  */
 export const AGGREGATE_DEBOUNCE_MS = 3_000;
 
@@ -206,7 +206,7 @@ const MAX_BATCH = 32;
  * batches at a time, locked as two replicas lock them (documents, then keys, each in order). With
  * one chain of transactions, the normalizer fell behind the fetcher in the benchmark's backfill
  * (700 documents waiting when the last page was fetched) and its tail ran on 1.5 of the two cores;
- * with two, the queue stays shorter and the tail is a second or two (README "Performance").
+ * with two, the queue stays shorter and the tail is a second or two (docs/performance.md).
  */
 export const STORE_LANES = 2;
 const STORE_LANE_BACKLOG = 8;

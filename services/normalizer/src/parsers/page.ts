@@ -23,7 +23,7 @@ export interface PageQuery {
  * without its cost. `load` defines a class of its own on every call, whose methods close over the
  * page, and V8's young-generation collections kept that class, and through it the page's whole
  * DOM, alive until a full collection: every page's DOM was promoted to the old generation (about
- * 150 KB a page; README "Performance"). A query from the page (`$(selector)`, then `.find`) sees
+ * 150 KB a page; docs/performance.md). A query from the page (`$(selector)`, then `.find`) sees
  * the page as before; but the result of a traversal carries the shared instance's empty root, so
  * `.filter`, `.closest`, `.parents` or `.not` with a selector that combines a position pseudo-class
  * with a combinator (`tr:first td`) would search that empty root and match nothing. No parser uses
