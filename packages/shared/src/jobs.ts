@@ -116,7 +116,6 @@ export function jobId(...parts: Array<string | number>): string {
   return parts.map((part) => String(part).replaceAll(':', '_')).join('|');
 }
 
-/** Validate and enqueue. Returns the job id (which may belong to an existing job with that id). */
 /**
  * Enqueue many jobs of one name, each payload validated, in round trips of `chunk` jobs (default
  * 1,000) instead of one per job. Returns how many were handed to BullMQ (ids already taken are
@@ -135,6 +134,7 @@ export async function enqueueBulk<N extends JobName>(
   return jobs.length;
 }
 
+/** Validate and enqueue. Returns the job id (which may belong to an existing job with that id). */
 export async function enqueue<N extends JobName>(
   queues: Queues,
   name: N,
@@ -145,4 +145,39 @@ export async function enqueue<N extends JobName>(
   const queue = queues[JOBS[name].queue];
   const job = await queue.add(name, data, options);
   return job.id ?? '';
+}
+
+// KEYS[1] = the queue's active list; ARGV[1] = its key prefix (`<prefix>:<queue>:`), ARGV[2…] =
+// deduplication ids. Returns the ids whose job has not started: the key names a job that exists
+// and is not active (delayed, waiting, prioritized, paused, or in a retry's backoff).
+const NOT_STARTED = `
+local out = {}
+for i = 2, #ARGV do
+  local id = redis.call('GET', ARGV[1] .. 'de:' .. ARGV[i])
+  if id and redis.call('EXISTS', ARGV[1] .. id) == 1 and not redis.call('LPOS', KEYS[1], id) then
+    out[#out + 1] = ARGV[i]
+  end
+end
+return out`;
+
+type NotStartedClient = { nstNotStarted?: (activeKey: string, prefixKey: string, ...ids: string[]) => Promise<string[]> };
+
+/**
+ * The deduplication ids, of those given, whose job has not started yet. Adding a job with such an
+ * id is what BullMQ's deduplication makes a no-op (the job that waits runs, after the change that
+ * would have added it), so a caller may leave those out, and save a script run and a job built in
+ * this process for each: one round trip for all of them. A job that runs (or none) is not named,
+ * and is added as usual (deduplication with `keepLastIfActive` then keeps it as the running job's
+ * successor). Reads BullMQ's key layout (`<queue>:de:<id>`, as `getDeduplicationJobId` does); if
+ * the look fails, it names none, and every job is added.
+ */
+export async function deduplicatedNotStarted(queue: Queue, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  try {
+    const client = (await queue.backend.client) as unknown as NotStartedClient & { defineCommand(name: string, spec: { numberOfKeys: number; lua: string }): void };
+    if (!client.nstNotStarted) client.defineCommand('nstNotStarted', { numberOfKeys: 1, lua: NOT_STARTED });
+    return new Set(await client.nstNotStarted!(queue.keys.active!, queue.keys['']!, ...ids));
+  } catch {
+    return new Set();
+  }
 }

@@ -168,10 +168,43 @@ describe('normalizer', () => {
         const jobs = await own.aggregate.getDelayed();
         expect(jobs).toHaveLength(first.aggregateJobs);
         expect(new Set(jobs.map((job) => job.opts.delay))).toEqual(new Set([7_000]));
-        // Within the delay, the same keys again join the jobs that wait.
+        // Within the delay, the same keys again join the jobs that wait, without a job added to
+        // BullMQ (its counter of job ids, which every add takes one of, stands still).
+        const ids = await connection.get(own.aggregate.keys.id!);
         expect((await normalizeDocument(original, delayed)).aggregateJobs).toBe(first.aggregateJobs);
         expect(await own.aggregate.getDelayedCount()).toBe(first.aggregateJobs);
+        expect(await connection.get(own.aggregate.keys.id!)).toBe(ids);
       } finally {
+        await own.aggregate.obliterate({ force: true });
+        await closeQueues(own);
+      }
+    });
+
+    it('hands a change of a key whose aggregate job is running over as that job\'s successor, which runs after it', async () => {
+      const own = createQueues({ connection, prefix: `${redis.prefix}:running` });
+      const workerConnection = connection.duplicate();
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const runs: string[] = [];
+      const worker = new BullWorker(own.aggregate.name, async (job) => {
+        runs.push(`${job.data.scope}|${job.data.indicator}`);
+        if (runs.length === 1) await held;
+      }, { connection: workerConnection, prefix: own.aggregate.opts.prefix });
+      try {
+        await own.aggregate.add('aggregate-indicator', { scope: 'baoshan', indicator: 'gdp' }, { deduplication: { id: 'agg_baoshan_gdp', keepLastIfActive: true } });
+        await vi.waitFor(() => expect(runs).toEqual(['baoshan|gdp']), { timeout: 10_000, interval: 20 });
+        // Not a first run: every key is handed over, (baoshan, gdp) among them, while its job runs.
+        const result = await normalizeDocument(original, { ...deps, queues: own, aggregateDelayMs: 0, aggregateFlushIdleMs: null });
+        expect(result.aggregateJobs).toBeGreaterThan(1);
+        release();
+        await vi.waitFor(() => expect(runs.filter((run) => run === 'baoshan|gdp')).toHaveLength(2), { timeout: 10_000, interval: 20 });
+        await vi.waitFor(() => expect(runs).toHaveLength(result.aggregateJobs + 1), { timeout: 10_000, interval: 20 });
+      } finally {
+        release();
+        await worker.close();
+        workerConnection.disconnect();
         await own.aggregate.obliterate({ force: true });
         await closeQueues(own);
       }
