@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createPool, type Pool } from '@nst/shared/db';
-import { closeQueues, createQueues, QUEUE_NAMES, type Queues } from '@nst/shared/jobs';
+import { closeQueues, createQueues, QUEUE_NAMES, type QueueName, type Queues } from '@nst/shared/jobs';
 import { migrate } from '@nst/shared/migrate';
 import { createRedis, waitForRedis } from '@nst/shared/redis';
 import { applySeeds, loadSeeds, type Source } from '@nst/shared/seeds';
@@ -122,7 +122,10 @@ export async function createBenchRedis(config: BenchConfig): Promise<BenchRedis>
  * Wait until no queue has a waiting, active, delayed or prioritized job (two idle polls in a row:
  * a finishing job may enqueue the next one in between). Returns when the first idle poll was seen.
  */
-export async function waitForDrain(queues: Queues, options: { timeoutMs: number; pollMs?: number; label: string }): Promise<number> {
+export async function waitForDrain(
+  queues: Queues,
+  options: { timeoutMs: number; pollMs?: number; label: string; onPoll?: (counts: Record<QueueName, { [state: string]: number }>, at: number) => void },
+): Promise<number> {
   const deadline = Date.now() + options.timeoutMs;
   let idleSince: number | undefined;
   let lastPrinted = Date.now();
@@ -130,11 +133,14 @@ export async function waitForDrain(queues: Queues, options: { timeoutMs: number;
     const polled = performance.now();
     let busy = 0;
     const parts: string[] = [];
+    const all = {} as Record<QueueName, { [state: string]: number }>;
     for (const name of QUEUE_NAMES) {
       const c = await queues[name].getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
+      all[name] = c;
       busy += (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0);
       parts.push(`${name} ${c.completed ?? 0}/${(c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c.active ?? 0)}${c.failed ? ` failed ${c.failed}` : ''}`);
     }
+    options.onPoll?.(all, polled);
     if (Date.now() - lastPrinted > 5_000) {
       note(`${options.label}: ${parts.join(' · ')}`);
       lastPrinted = Date.now();

@@ -65,7 +65,20 @@ export async function measurePipeline(run: PipelineRun, options: { timeoutMs: nu
   const started = performance.now();
   // One tick per source, as the scheduler would enqueue: the entry page discovers the rest.
   for (const source of site.sources) await enqueueSourceTick(redis.queues, source, tick, fetchJobOptions(5, 1000), 'manual');
-  const drained = await waitForDrain(redis.queues, { timeoutMs: options.timeoutMs, label: `pipeline n=${run.n}` });
+  // The fetcher's end (its queue empty for good: no job discovers another after the last list
+  // page) and the longest normalize queue: what the normalizer has left to do when pages stop coming.
+  let fetched: number | undefined;
+  let normalizeBacklog = 0;
+  const drained = await waitForDrain(redis.queues, {
+    timeoutMs: options.timeoutMs,
+    label: `pipeline n=${run.n}`,
+    onPoll: (counts, at) => {
+      const pending = (c: { [state: string]: number }) => (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c.active ?? 0);
+      normalizeBacklog = Math.max(normalizeBacklog, (counts.normalize.waiting ?? 0) + (counts.normalize.prioritized ?? 0));
+      if (pending(counts.fetch) > 0) fetched = undefined;
+      else fetched ??= at;
+    },
+  });
   const seconds = (drained - started) / 1000;
   const cpuSeconds = cpuDelta(cpuBefore, sampleCpu(run.services));
 
@@ -93,6 +106,9 @@ export async function measurePipeline(run: PipelineRun, options: { timeoutMs: nu
     cpuSeconds,
     // What the target is in: 250 pages/s on two cores is 8 ms of CPU a page over every process.
     cpuMsPerPage: round((Object.values(cpuSeconds).reduce((sum, seconds) => sum + seconds, 0) * 1000) / counts.pages),
+    // From the fetcher's last page to the last aggregate, and the most documents that waited to be normalized.
+    tailSeconds: fetched === undefined ? null : round((drained - fetched) / 1000, 2),
+    normalizeBacklog,
     normalized: counts.normalized,
     observations: counts.observations,
     rejects: counts.rejects,

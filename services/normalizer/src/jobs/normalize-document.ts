@@ -203,12 +203,11 @@ const MAX_BATCH = 32;
  * Store transactions one replica runs at once. A second starts only while at least
  * {@link STORE_LANE_BACKLOG} parsed documents wait for the first to end, so a trickle of documents
  * is stored as before, one batch at a time, and a backlog (a backfill, a reprocess) is stored two
- * batches at a time, locked as two replicas lock them (documents, then keys, each in order). With
- * one chain of transactions the normalizer fell behind the fetcher in the benchmark's backfill (706
- * documents waiting when the last page was fetched, then 6.5 s of tail with the cores 70–97 % busy);
- * with two, 329 and 1.5 s. Pages/s on two cores stay within the noise (both cores are busy until
- * the tail anyway); with more cores, or PostgreSQL on its own machine, the chain is what limits
- * (docs/performance.md).
+ * batches at a time, locked as two replicas lock them (documents, then keys, each in order). In
+ * the benchmark's backfill, one chain of transactions left 234–449 documents waiting at most and
+ * 1.5–2.6 s of tail after the fetcher's last page; two, 121–190 and about 1 s. Pages/s on two cores
+ * stay within the noise (both cores are busy until the tail anyway); with more cores, or
+ * PostgreSQL on its own machine, the chain is what limits (docs/performance.md).
  */
 export const STORE_LANES = 2;
 const STORE_LANE_BACKLOG = 8;
