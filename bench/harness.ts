@@ -118,6 +118,9 @@ export async function createBenchRedis(config: BenchConfig): Promise<BenchRedis>
   return { prefix, redis, queues, cleanup };
 }
 
+/** Jobs of a queue not yet done: waiting, prioritized, delayed or active. */
+export const pendingJobs = (c: { [state: string]: number }) => (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c.active ?? 0);
+
 /**
  * Wait until no queue has a waiting, active, delayed or prioritized job (two idle polls in a row:
  * a finishing job may enqueue the next one in between). Returns when the first idle poll was seen.
@@ -137,8 +140,8 @@ export async function waitForDrain(
     for (const name of QUEUE_NAMES) {
       const c = await queues[name].getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
       all[name] = c;
-      busy += (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0);
-      parts.push(`${name} ${c.completed ?? 0}/${(c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c.active ?? 0)}${c.failed ? ` failed ${c.failed}` : ''}`);
+      busy += pendingJobs(c);
+      parts.push(`${name} ${c.completed ?? 0}/${pendingJobs(c)}${c.failed ? ` failed ${c.failed}` : ''}`);
     }
     options.onPoll?.(all, polled);
     if (Date.now() - lastPrinted > 5_000) {

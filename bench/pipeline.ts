@@ -10,6 +10,7 @@ import {
   createBenchDatabase,
   createBenchRedis,
   note,
+  pendingJobs,
   report,
   round,
   sampleCpu,
@@ -73,9 +74,8 @@ export async function measurePipeline(run: PipelineRun, options: { timeoutMs: nu
     timeoutMs: options.timeoutMs,
     label: `pipeline n=${run.n}`,
     onPoll: (counts, at) => {
-      const pending = (c: { [state: string]: number }) => (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c.active ?? 0);
       normalizeBacklog = Math.max(normalizeBacklog, (counts.normalize.waiting ?? 0) + (counts.normalize.prioritized ?? 0));
-      if (pending(counts.fetch) > 0) fetched = undefined;
+      if (pendingJobs(counts.fetch) > 0) fetched = undefined;
       else fetched ??= at;
     },
   });

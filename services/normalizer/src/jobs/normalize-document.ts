@@ -272,19 +272,21 @@ export const rowsOf = (items: readonly StoreItem[]) =>
  * and a job built here, nearly all of them deduplicated. Returns the deduplication ids of the jobs that wait.
  */
 async function enqueueAggregates(deps: NormalizeDeps, keys: readonly string[]): Promise<string[]> {
-  const affected = new Set(keys);
   const delay = deps.aggregateDelayMs ?? AGGREGATE_DEBOUNCE_MS;
-  const jobs = [...affected].map((key) => {
+  const byId = new Map([...new Set(keys)].map((key) => {
     const [scope, indicator] = key.split('|') as ['baoshan' | 'jinshan' | 'shanghai', string];
-    const data = parseJobData('aggregate-indicator', { scope, indicator });
-    // Debounced: the job waits aggregateDelayMs, and every change of the key meanwhile joins it.
-    return { name: 'aggregate-indicator', data, opts: { delay, deduplication: { id: `agg_${scope}_${indicator}`, keepLastIfActive: true } } };
-  });
+    return [`agg_${scope}_${indicator}`, { scope, indicator }] as const;
+  }));
   // A key whose job has not started yet needs none: that job runs after this change committed.
-  const waiting = await deduplicatedNotStarted(deps.queues.aggregate, jobs.map((job) => job.opts.deduplication.id));
-  const added = jobs.filter((job) => !waiting.has(job.opts.deduplication.id));
+  const waiting = await deduplicatedNotStarted(deps.queues.aggregate, [...byId.keys()]);
+  const added = [...byId].filter(([id]) => !waiting.has(id)).map(([id, change]) => ({
+    name: 'aggregate-indicator',
+    data: parseJobData('aggregate-indicator', change),
+    // Debounced: the job waits aggregateDelayMs, and every change of the key meanwhile joins it.
+    opts: { delay, deduplication: { id, keepLastIfActive: true } },
+  }));
   if (added.length > 0) await deps.queues.aggregate.addBulk(added);
-  return delay > 0 ? jobs.map((job) => job.opts.deduplication.id) : [];
+  return delay > 0 ? [...byId.keys()] : [];
 }
 
 /** Counts the normalize jobs running in this process, and flushes the aggregate jobs they delayed once none has run for a while. */
