@@ -17,14 +17,26 @@ export const PACKAGES: ReadonlyArray<{ dir: string; entries: Readonly<Record<str
 
 /**
  * Node flags a bundle runs with (the Dockerfile and the packages' start scripts say the same,
- * scripts/build.test.ts checks it). The normalizer's semi-spaces are 6 MB: V8's flags are the
- * process's, so this sizes the parse threads' young generation as well as the main thread's, and a
- * parse's garbage dies young at 6 MB where at 4 it was promoted and collected again by full
- * collections (docs/performance.md: the normalizer's CPU in the pipeline 18–21 % lower). What that
- * costs in memory, {@link BUNDLE_ENV} wins back.
+ * scripts/build.test.ts checks it).
+ *
+ * The three workers grow their old generation by half of what survived the last full collection
+ * (`--heap-growing-percent=50`), where V8 would choose up to four times over: it lets a worker's
+ * heap, whose live part stays at 20–30 MB, fill with 80–140 MB of promoted garbage before
+ * collecting it. The peaks this takes off, with no CPU cost the bench can see
+ * (docs/performance.md): the normalizer's in the `--full` reprocess 202–208 MB against 261, and at
+ * N = 1,000 each worker's by 45–65 MB.
+ *
+ * The normalizer's semi-spaces are 6 MB: V8's flags are the process's, so this sizes the parse
+ * threads' young generation as well as the main thread's, and a parse's garbage dies young at 6 MB
+ * where at 4 it was promoted and collected again by full collections (docs/performance.md: the
+ * normalizer's CPU in the pipeline 18–21 % lower). What that costs in memory, {@link BUNDLE_ENV}
+ * wins back.
  */
+const WORKER_HEAP = '--heap-growing-percent=50';
 const NODE_FLAGS: Readonly<Record<string, readonly string[]>> = {
-  'services/normalizer/src/main.ts': ['--max-semi-space-size=6'],
+  'services/fetcher/src/main.ts': [WORKER_HEAP],
+  'services/normalizer/src/main.ts': [WORKER_HEAP, '--max-semi-space-size=6'],
+  'services/aggregator/src/main.ts': [WORKER_HEAP],
 };
 
 /**
