@@ -21,10 +21,10 @@ export const PACKAGES: ReadonlyArray<{ dir: string; entries: Readonly<Record<str
  *
  * The three workers grow their old generation by half of what survived the last full collection
  * (`--heap-growing-percent=50`), where V8 would choose up to four times over: it lets a worker's
- * heap, whose live part stays at 20–30 MB, fill with 80–140 MB of promoted garbage before
- * collecting it. The peaks this takes off, with no CPU cost the bench can see
- * (docs/performance.md): the normalizer's in the `--full` reprocess 202–208 MB against 261, and at
- * N = 1,000 each worker's by 45–65 MB.
+ * heap, whose live part stays at 20–30 MB, fill to three or four times that before collecting it
+ * (the normalizer's main heap to 87–114 MB in an N = 1,000 run). The peaks this takes off, with no
+ * CPU cost the bench can see (docs/performance.md): the normalizer's in the `--full` reprocess
+ * 201–208 MB against 251–269, and at N = 1,000 each worker's by 45–65 MB.
  *
  * The normalizer's semi-spaces are 6 MB: V8's flags are the process's, so this sizes the parse
  * threads' young generation as well as the main thread's, and a parse's garbage dies young at 6 MB
