@@ -78,10 +78,10 @@ export async function parseInline(input: ParseInput | ArchivedInput, catalog: In
 /**
  * Two threads when the machine has a second core, else inline. A reprocess without a parser
  * change is parsing, and the main thread waits on it: on two cores a second thread makes it
- * about a quarter faster (pnpm bench), for about 50 MB more at the pipeline's peak (260–274 MB
- * with the service run from its bundle then; 193–202 MB since its old generation grows by half,
- * scripts/bundles.ts). More threads would add memory, not speed, on the two cores this is sized
- * for; NORMALIZE_PARSE_THREADS sets another count.
+ * about a quarter faster (pnpm bench), for about 50 MB more at the pipeline's peak (the service
+ * run from its bundle peaks at 193–202 MB, under the 300 MB budget; docs/performance.md). More
+ * threads would add memory, not speed, on the two cores this is sized for;
+ * NORMALIZE_PARSE_THREADS sets another count.
  */
 export function defaultParseThreads(): number {
   return availableParallelism() > 1 ? 2 : 0;
