@@ -9,7 +9,7 @@
  * reading of a figure changed, so none in this backfill; a vintage's end is derived, not written).
  */
 import {
-  buildIndicatorCatalog, createStoreStatisticsKeeper, inputFromArchive, parseDocument, rowsOf, storeDocuments, storeItemOf, type StoreItem,
+  buildIndicatorCatalog, createStoreStatisticsKeeper, inputFromArchive, packParse, parseDocument, rowsOf, storeDocuments, storeItemOf, type StoreItem,
 } from '@nst/normalizer';
 import { createPool, type PoolClient, type StatisticsKeeper } from '@nst/shared/db';
 import { loadSeeds } from '@nst/shared/seeds';
@@ -37,7 +37,7 @@ export async function measureStore(config: BenchConfig, options: { n: number; ba
     const items: StoreItem[] = [];
     for (const [i, article] of articles.entries()) {
       const archived = archivedArticle(article, rows[i]!.id, fetchedAt);
-      const parsed = await parseDocument(inputFromArchive(archived), catalog);
+      const parsed = packParse(await parseDocument(inputFromArchive(archived), catalog));
       items.push(storeItemOf({ id: archived.documentId, sourceKey: article.sourceKey, url: article.url, role: 'document', fetchedAt, publishedAt: null,
         recordsDigest: null, archived }, parsed));
     }

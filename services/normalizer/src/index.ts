@@ -17,6 +17,9 @@ export {
   RejectRecord,
   RejectReason,
   ParsedRecord,
+  packParse,
+  unpackRecords,
+  type PackedParse,
   type ParseInput,
   type ParseResult,
 } from './records';

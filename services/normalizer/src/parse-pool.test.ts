@@ -18,7 +18,7 @@ import { inputFromArchive, type ArchivedInput } from './archived-input';
 import type { IndicatorCatalog } from './indicators';
 import { createParsePool, ParsePoolError, type ParsePool, type ParsePoolOptions } from './parse-pool';
 import { parseDocument } from './parsers/index';
-import type { ParseInput, ParseResult } from './records';
+import { packParse, type PackedParse, type ParseInput } from './records';
 import { loadTestCatalog, readCase } from './testing';
 
 /** Starting the first thread builds the bundle (esbuild, in a child process): seconds on a busy two-core machine. */
@@ -59,7 +59,7 @@ describe('a pool of two threads', () => {
     for (const [index, [name, input]] of documents.entries()) {
       const inline = await parseDocument(input, catalog);
       expect(inline.records.length, name).toBeGreaterThan(0);
-      expect(threaded[index], name).toStrictEqual(inline);
+      expect(threaded[index], name).toStrictEqual(packParse(inline));
     }
   }, SLOW);
 
@@ -68,7 +68,7 @@ describe('a pool of two threads', () => {
     const backing = Buffer.concat([Buffer.from('<p>before</p>'), bytes, Buffer.from('<p>after</p>')]);
     const view = backing.subarray(13, 13 + bytes.length);
     const result = await pool.parse({ ...page, bytes: view });
-    expect(result).toStrictEqual(await parseDocument(page, catalog));
+    expect(result).toStrictEqual(packParse(await parseDocument(page, catalog)));
     expect(view.equals(bytes)).toBe(true);
     expect(backing.byteLength).toBe(bytes.length + 25);
   }, SLOW);
@@ -99,15 +99,15 @@ describe('a pool of two threads', () => {
     const inline = await parseDocument(inputFromArchive(archived), catalog);
     const asFetched = await parseDocument({ bytes, text: fetched.text, ...fields }, catalog);
     expect(inline.records.filter((record) => record.kind === 'observation').length).toBeGreaterThan(5);
-    expect(threaded).toStrictEqual(inline);
-    expect(threaded).toStrictEqual(asFetched);
+    expect(threaded).toStrictEqual(packParse(inline));
+    expect(threaded).toStrictEqual(packParse(asFetched));
 
     const notGzip: ArchivedInput = { ...archived, bodyGzip: bytes };
     const refused = await pool.parse(notGzip).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(NonRetryableError);
     expect(refused).toMatchObject({ code: 'unreadable_document', message: 'document 7: archived body is not valid gzip' });
     // Nothing wrong with the thread: the next archived page parses.
-    expect(await pool.parse(archived)).toStrictEqual(inline);
+    expect(await pool.parse(archived)).toStrictEqual(packParse(inline));
   }, SLOW);
 
   it('gives a document to a free thread rather than queueing it behind a slow one', async () => {
@@ -126,10 +126,10 @@ describe('a parse that misbehaves', () => {
   afterAll(() => pool.close());
 
   /** The misbehaving parse fails alone, as unreadable_document: the one queued behind it, and the next, parse as inline. */
-  async function expectFailsAlone(misbehaving: Promise<ParseResult>, queued: Promise<ParseResult>, message: string): Promise<void> {
+  async function expectFailsAlone(misbehaving: Promise<PackedParse>, queued: Promise<PackedParse>, message: string): Promise<void> {
     await expect(misbehaving).rejects.toBeInstanceOf(NonRetryableError);
     await expect(misbehaving).rejects.toMatchObject({ code: 'unreadable_document', message });
-    const expected = await parseDocument(page, catalog);
+    const expected = packParse(await parseDocument(page, catalog));
     expect(await queued).toStrictEqual(expected);
     expect(await pool.parse(page)).toStrictEqual(expected);
   }
@@ -181,7 +181,7 @@ describe('close', () => {
       const { indicators } = await loadSeeds();
       const input = { bytes: Buffer.from('<table><tr><td>地区生产总值</td><td>1,802.35</td></tr></table>'), format: 'stats-table', district: 'baoshan' };
       const idle = createParsePool({ indicators, threads: 1 });
-      console.log((await idle.parse(input)).records.length);
+      console.log(JSON.parse((await idle.parse(input)).records).rejects.length);
       const busy = createParsePool({ indicators, threads: 1, testHooks: true });
       await busy.parse(input);
       const inFlight = busy.parse({ ...input, url: 'test:sleep/600000' });
@@ -213,10 +213,10 @@ describe('the bundled thread', () => {
       const seen = [];
       seen.push(await pool.parse(input).then(() => 'parsed', (error) => error.name + ': ' + error.message));
       mkdirSync(tmp);
-      seen.push(await pool.parse(input).then((result) => result.records.length));
+      seen.push(await pool.parse(input).then((result) => JSON.parse(result.records).rejects.length));
       seen.push(readdirSync(tmp).length);
       seen.push(await pool.parse({ ...input, url: 'test:exhaust-memory' }).then(() => 'parsed', (error) => error.code));
-      seen.push(await pool.parse(input).then((result) => result.records.length));
+      seen.push(await pool.parse(input).then((result) => JSON.parse(result.records).rejects.length));
       seen.push(readdirSync(tmp).length);
       await pool.close();
       console.log(JSON.stringify(seen));
@@ -240,7 +240,7 @@ describe('threads: 0', () => {
   it('parses inline with the same API', async () => {
     const pool = poolOf({ threads: 0 });
     expect(pool.threads).toBe(0);
-    expect(await pool.parse(page)).toStrictEqual(await parseDocument(page, catalog));
+    expect(await pool.parse(page)).toStrictEqual(packParse(await parseDocument(page, catalog)));
     await pool.close();
   });
 });

@@ -21,7 +21,7 @@ import type { ArchivedInput } from './archived-input';
 import { buildIndicatorCatalog, type IndicatorCatalog } from './indicators';
 import { writeParseThread } from './parse-thread-module';
 import type { ParseFailure, ParseRequest, ParseWorkerData, ThreadMessage } from './parse-worker-thread';
-import type { ParseInput, ParseResult } from './records';
+import { packParse, type PackedParse, type ParseInput } from './records';
 
 export interface ParsePoolOptions {
   indicators: readonly Indicator[];
@@ -45,10 +45,11 @@ export interface ParsePoolOptions {
 
 export interface ParsePool {
   /**
-   * `parseDocument` with the pool's catalog: the same result, or the same typed error. An archived
-   * input is unpacked by the thread (inputFromArchive), so the main thread neither inflates nor decodes.
+   * `parseDocument` with the pool's catalog, packed (packParse): the same result, or the same typed
+   * error. An archived input is unpacked by the thread (inputFromArchive), so the main thread
+   * neither inflates nor decodes.
    */
-  parse(input: ParseInput | ArchivedInput): Promise<ParseResult>;
+  parse(input: ParseInput | ArchivedInput): Promise<PackedParse>;
   /** Terminates the threads; parses not answered yet reject with a ParsePoolError. */
   close(): Promise<void>;
   readonly threads: number;
@@ -70,9 +71,9 @@ export class ParsePoolError extends Error {
  * parsers are loaded on the first call: a normalizer whose threads parse never holds them (cheerio,
  * exceljs, the charset tables) on its main thread.
  */
-export async function parseInline(input: ParseInput | ArchivedInput, catalog: IndicatorCatalog): Promise<ParseResult> {
+export async function parseInline(input: ParseInput | ArchivedInput, catalog: IndicatorCatalog): Promise<PackedParse> {
   const [{ parseDocument }, { inputFromArchive }] = await Promise.all([import('./parsers/index'), import('./archived-input')]);
-  return parseDocument('bodyGzip' in input ? inputFromArchive(input) : input, catalog);
+  return packParse(await parseDocument('bodyGzip' in input ? inputFromArchive(input) : input, catalog));
 }
 
 /**
@@ -117,7 +118,7 @@ function threadExecArgv(): string[] {
 interface Task {
   id: number;
   input: ParseInput | ArchivedInput;
-  resolve: (result: ParseResult) => void;
+  resolve: (result: PackedParse) => void;
   reject: (error: Error) => void;
 }
 
@@ -155,7 +156,7 @@ class ThreadPool implements ParsePool {
     this.dispatch();
   }
 
-  parse(input: ParseInput | ArchivedInput): Promise<ParseResult> {
+  parse(input: ParseInput | ArchivedInput): Promise<PackedParse> {
     if (this.closed) return Promise.reject(new ParsePoolError('parse pool closed'));
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, input, resolve, reject });

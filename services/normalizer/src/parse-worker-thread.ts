@@ -13,7 +13,7 @@ import type { Indicator } from '@nst/shared/seeds';
 import { inputFromArchive, type ArchivedInput } from './archived-input';
 import { buildIndicatorCatalog } from './indicators';
 import { parseDocument } from './parsers/index';
-import type { ParseInput, ParseResult } from './records';
+import { packParse, type PackedParse, type ParseInput } from './records';
 
 export interface ParseWorkerData {
   indicators: readonly Indicator[];
@@ -39,7 +39,7 @@ export interface ParseFailure {
   cause?: ParseFailure;
 }
 
-export type ParseReply = { id: number; ok: true; result: ParseResult } | { id: number; ok: false; error: ParseFailure };
+export type ParseReply = { id: number; ok: true; result: PackedParse } | { id: number; ok: false; error: ParseFailure };
 
 /** What a thread posts: once `ready` (catalog built, modules loaded), then one reply per request. */
 export type ThreadMessage = { ready: true } | ParseReply;
@@ -69,8 +69,9 @@ async function answer(request: ParseRequest): Promise<void> {
       ? inputFromArchive({ ...request.archived, bodyGzip: asBuffer(request.archived.bodyGzip) })
       : { ...request.input, bytes: asBuffer(request.input.bytes) };
     if (data.testHooks) runTestHook(input.url);
-    const result = await parseDocument(input, catalog);
-    // Inside the try: a result that cannot be cloned is answered as that error, not left unanswered.
+    // Packed here (records as JSON text, see PackedParse): one string to copy across, not objects to clone.
+    const result = packParse(await parseDocument(input, catalog));
+    // Inside the try: a result that cannot be packed is answered as that error, not left unanswered.
     port!.postMessage({ id, ok: true, result } satisfies ThreadMessage);
   } catch (error) {
     port!.postMessage({ id, ok: false, error: flatten(error) } satisfies ThreadMessage);

@@ -117,3 +117,43 @@ export interface ParseResult {
   publishedAt?: string;
   title?: string;
 }
+
+/** A document's records by kind, each kind in the parser's order: what is stored, and what the digest of a reading is taken over. */
+export interface DocumentRecords {
+  observations: ObservationRecord[];
+  news: NewsItemRecord[];
+  targetMentions: TargetMentionRecord[];
+  rejects: RejectRecord[];
+}
+
+/**
+ * A parse as the normalizer takes it on: the records grouped by kind ({@link DocumentRecords}) as
+ * JSON text, which is what the digest of a reading is taken over. A parse thread hands a parse
+ * over this way: a string crosses to the main thread as one copy, where records as objects were
+ * cloned field by field both ways (about 155 µs a benchmark article, against 12 for the text), and
+ * a reading whose digest equals the stored one (a reprocess without a parser change) is never
+ * turned back into objects at all.
+ */
+export interface PackedParse {
+  /** {@link DocumentRecords} as JSON (`JSON.stringify`, so fields holding undefined are left out). */
+  records: string;
+  publishedAt?: string;
+  title?: string;
+}
+
+export function groupRecords(records: readonly ParsedRecord[]): DocumentRecords {
+  const grouped: DocumentRecords = { observations: [], news: [], targetMentions: [], rejects: [] };
+  for (const record of records) {
+    if (record.kind === 'observation') grouped.observations.push(record);
+    else if (record.kind === 'news_item') grouped.news.push(record);
+    else if (record.kind === 'target_mention') grouped.targetMentions.push(record);
+    else grouped.rejects.push(record);
+  }
+  return grouped;
+}
+
+export function packParse({ records, publishedAt, title }: ParseResult): PackedParse {
+  return { records: JSON.stringify(groupRecords(records)), ...(publishedAt !== undefined ? { publishedAt } : {}), ...(title !== undefined ? { title } : {}) };
+}
+
+export const unpackRecords = (packed: PackedParse): DocumentRecords => JSON.parse(packed.records) as DocumentRecords;

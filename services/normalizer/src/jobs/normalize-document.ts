@@ -15,10 +15,10 @@ import type { Logger } from '@nst/shared/logger';
 import type { ServiceMetrics } from '@nst/shared/ops';
 import type { IndicatorCatalog } from '../indicators';
 import { parseInline, ParsePoolError, type ParsePool } from '../parse-pool';
-import { PARSER_VERSION, RejectReason, type NewsItemRecord, type ObservationRecord, type ParseResult, type RejectRecord, type TargetMentionRecord } from '../records';
+import { PARSER_VERSION, RejectReason, unpackRecords, type PackedParse } from '../records';
 import { createBatcher, settleEach } from '../batch';
 import { loadDocuments, type ArchivedDocument } from '../sql/load-document';
-import { KEY_COLUMNS, recordsDigest, replaceRejects, storeDocuments, type StoreCounts, type StoreItem, type StoreOutcome } from '../sql/store-records';
+import { KEY_COLUMNS, recordsDigest, replaceRejects, storeDocuments, type StoreContext, type StoreCounts, type StoreItem, type StoreOutcome } from '../sql/store-records';
 
 /**
  * How long an aggregate job waits before it runs, by default. A backfill normalizes dozens of
@@ -123,17 +123,17 @@ async function normalizeWith(batching: Batching, documentId: number, deps: Norma
     throw typed;
   }
 
-  const item = storeItemOf(doc, parsed);
-  const { records, ctx: { recordsDigest: digest } } = item;
-  const { rejects } = records;
-  if (digest === doc.recordsDigest && !options.full) {
+  const reading = readingOf(doc, parsed);
+  if (reading.recordsDigest === doc.recordsDigest && !options.full) {
     // Exactly what was stored (a reprocess without a parser change): storing would change nothing.
     // A run started before may have stored and died before handing its keys over: hand them now.
     const handed = options.firstRun ? 0 : await batching.handOver(everyKey(deps.catalog));
     deps.logger.debug({ documentId, aggregateJobs: handed }, 'unchanged since last stored');
     return { documentId, skipped: 'unchanged', aggregateJobs: handed };
   }
-  const { counts, changedKeys, uncertain } = await batching.store(item);
+  const records = unpackRecords(parsed);
+  const { rejects } = records;
+  const { counts, changedKeys, uncertain } = await batching.store({ records, ctx: reading });
 
   deps.metrics?.observationsWritten.inc({ change: 'inserted' }, counts.inserted);
   deps.metrics?.observationsWritten.inc({ change: 'revised' }, counts.revised);
@@ -150,27 +150,19 @@ async function normalizeWith(batching: Batching, documentId: number, deps: Norma
 }
 
 /**
- * What storing a reading of the document takes: its records by kind, when they take effect (the
- * publication time the page states, else the archive's, else the fetch time) and the reading's digest.
+ * When a reading of the document takes effect (the publication time the page states, else the
+ * archive's, else the fetch time) and its digest: what storing it takes besides its records.
  */
-export function storeItemOf(doc: ArchivedDocument, parsed: ParseResult): StoreItem {
-  const observations: ObservationRecord[] = [];
-  const news: NewsItemRecord[] = [];
-  const targetMentions: TargetMentionRecord[] = [];
-  const rejects: RejectRecord[] = [];
-  for (const record of parsed.records) {
-    if (record.kind === 'observation') observations.push(record);
-    else if (record.kind === 'news_item') news.push(record);
-    else if (record.kind === 'target_mention') targetMentions.push(record);
-    else rejects.push(record);
-  }
+export function readingOf(doc: ArchivedDocument, parsed: PackedParse): StoreContext {
   const stated = parsed.publishedAt ? new Date(parsed.publishedAt) : null;
   const publishedAt = stated && !Number.isNaN(stated.getTime()) ? stated : null;
   const validFrom = publishedAt ?? doc.publishedAt ?? doc.fetchedAt;
   const ctx = { documentId: doc.id, sourceKey: doc.sourceKey, url: doc.url, parserVersion: PARSER_VERSION, validFrom, publishedAt };
-  const records = { observations, news, targetMentions, rejects };
-  return { records, ctx: { ...ctx, recordsDigest: recordsDigest(records, ctx) } };
+  return { ...ctx, recordsDigest: recordsDigest(parsed.records, ctx) };
 }
+
+/** A reading of the document as it is stored: its records by kind, and {@link readingOf}. */
+export const storeItemOf = (doc: ArchivedDocument, parsed: PackedParse): StoreItem => ({ records: unpackRecords(parsed), ctx: readingOf(doc, parsed) });
 
 /**
  * Every `district|indicator` there is: what a run hands over when it cannot tell what an earlier

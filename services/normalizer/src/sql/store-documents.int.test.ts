@@ -20,7 +20,7 @@ import { inputFromArchive } from '../archived-input';
 import type { IndicatorCatalog } from '../indicators';
 import { normalizeDocument, storeItemOf, type NormalizeDeps } from '../jobs/normalize-document';
 import { parseDocument } from '../parsers/index';
-import type { ObservationRecord } from '../records';
+import { packParse, type ObservationRecord } from '../records';
 import { loadTestCatalog, readCase } from '../testing';
 import { loadDocument } from './load-document';
 import { storeDocuments, storeRecords, type StoreCounts, type StoreItem, type StoreOutcome } from './store-records';
@@ -79,7 +79,7 @@ async function archive(pool: Pool, name: Name): Promise<number> {
 /** What normalize-document.ts would store for a document now: parsed from the archive, split by kind, with its digest. */
 async function readingOf(pool: Pool, catalog: IndicatorCatalog, documentId: number): Promise<StoreItem> {
   const doc = await loadDocument(pool, documentId);
-  return storeItemOf(doc, await parseDocument(inputFromArchive(doc.archived), catalog));
+  return storeItemOf(doc, packParse(await parseDocument(inputFromArchive(doc.archived), catalog)));
 }
 
 const keyOf = (r: ObservationRecord) => `${r.district}|${r.indicator}|${r.measure}|${r.accumulation}|${r.period}`;

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { arrayParam, type PoolClient, type QueryConfig, type QueryResult, type QueryResultRow } from '@nst/shared/db';
 import { periodRange } from '@nst/shared/domain';
-import type { NewsItemRecord, ObservationRecord, RejectRecord, TargetMentionRecord } from '../records';
+import type { DocumentRecords, ObservationRecord, RejectRecord, TargetMentionRecord } from '../records';
 import { deriveVintages, type Publication } from '../vintages';
 
 export interface StoreContext {
@@ -651,13 +651,6 @@ function writeQuietPublications(writes: Writes, { quietUpdates, quietInserts }: 
   }
 }
 
-export interface DocumentRecords {
-  observations: ObservationRecord[];
-  news: NewsItemRecord[];
-  targetMentions: TargetMentionRecord[];
-  rejects: RejectRecord[];
-}
-
 /**
  * Bump when storing or the derivation of vintages changes what a document's records become in the
  * database: the digest then differs, and the next reprocess stores every document again.
@@ -665,15 +658,19 @@ export interface DocumentRecords {
 export const STORE_VERSION = 1;
 
 /**
- * The digest of a document's reading: its records in the parser's order, when they take effect and
- * the parser and storage versions. Equal to the digest stored with the rows, storing would change
- * nothing: the document's own rows are what it says, and the vintages of its keys were derived
- * with them by the last store that touched each key (every store re-derives the keys it touches).
+ * The digest of a document's reading: its records in the parser's order (`records`: the JSON of
+ * {@link DocumentRecords}, as a PackedParse holds it), when they take effect and the parser
+ * and storage versions. Equal to the digest stored with the rows, storing would change nothing:
+ * the document's own rows are what it says, and the vintages of its keys were derived with them by
+ * the last store that touched each key (every store re-derives the keys it touches).
+ *
+ * It is the sha256 of `JSON.stringify([STORE_VERSION, parser version, URL, valid from, published
+ * at, records])`, the records' text hashed as it came rather than stringified again: the JSON of an
+ * array is its elements' JSON joined by commas.
  */
-export function recordsDigest(records: DocumentRecords, ctx: Pick<StoreContext, 'validFrom' | 'publishedAt' | 'parserVersion' | 'url'>): string {
-  return createHash('sha256')
-    .update(JSON.stringify([STORE_VERSION, ctx.parserVersion, ctx.url, ctx.validFrom.toISOString(), ctx.publishedAt?.toISOString() ?? null, records]))
-    .digest('hex');
+export function recordsDigest(records: string, ctx: Pick<StoreContext, 'validFrom' | 'publishedAt' | 'parserVersion' | 'url'>): string {
+  const head = JSON.stringify([STORE_VERSION, ctx.parserVersion, ctx.url, ctx.validFrom.toISOString(), ctx.publishedAt?.toISOString() ?? null]);
+  return createHash('sha256').update(`${head.slice(0, -1)},`).update(records).update(']').digest('hex');
 }
 
 /** What storing a document did: the counts, and the figure keys whose vintages changed. */
