@@ -141,7 +141,7 @@ export interface PackedParse {
   title?: string;
 }
 
-export function groupRecords(records: readonly ParsedRecord[]): DocumentRecords {
+function groupRecords(records: readonly ParsedRecord[]): DocumentRecords {
   const grouped: DocumentRecords = { observations: [], news: [], targetMentions: [], rejects: [] };
   for (const record of records) {
     if (record.kind === 'observation') grouped.observations.push(record);
