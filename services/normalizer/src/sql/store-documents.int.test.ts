@@ -77,7 +77,7 @@ async function archive(pool: Pool, name: Name): Promise<number> {
 }
 
 /** What normalize-document.ts would store for a document now: parsed from the archive, split by kind, with its digest. */
-async function readingOf(pool: Pool, catalog: IndicatorCatalog, documentId: number): Promise<StoreItem> {
+async function storedItemNow(pool: Pool, catalog: IndicatorCatalog, documentId: number): Promise<StoreItem> {
   const doc = await loadDocument(pool, documentId);
   return storeItemOf(doc, packParse(await parseDocument(inputFromArchive(doc.archived), catalog)));
 }
@@ -195,7 +195,7 @@ describe('storeDocuments', () => {
   async function storeOneByOne(names: readonly Name[]): Promise<StoreOutcome[]> {
     const outcomes: StoreOutcome[] = [];
     for (const documentId of idsOf('one', names)) {
-      const item = await readingOf(one.pool, catalog, documentId);
+      const item = await storedItemNow(one.pool, catalog, documentId);
       outcomes.push(await withTransaction(one.pool, (client) => storeRecords(client, item.records, item.ctx)));
     }
     return outcomes;
@@ -203,7 +203,7 @@ describe('storeDocuments', () => {
 
   /** Read every document, then store them all in one storeDocuments call. */
   async function readBatch(names: readonly Name[]): Promise<StoreItem[]> {
-    return Promise.all(idsOf('batch', names).map((documentId) => readingOf(batch.pool, catalog, documentId)));
+    return Promise.all(idsOf('batch', names).map((documentId) => storedItemNow(batch.pool, catalog, documentId)));
   }
   const storeBatch = (items: readonly StoreItem[]) => withTransaction(batch.pool, (client) => storeDocuments(client, items));
 
@@ -290,7 +290,7 @@ describe('storeDocuments', () => {
     await storeBatch(await readBatch(stored));
     const [original] = idsOf('batch', ['original']);
     const before = await vintagesByKey(batch.pool);
-    const item = await readingOf(batch.pool, catalog, original!);
+    const item = await storedItemNow(batch.pool, catalog, original!);
     // As after a parser fix that changed where a figure is said to be, and nothing else.
     const relabelled: StoreItem = {
       records: { ...item.records, observations: item.records.observations.map((o) => ({ ...o, locator: `${o.locator} (relabelled)` })) },
@@ -311,7 +311,7 @@ describe('storeDocuments', () => {
   it('m: a document stating a time outside years 1–9999 stores it as PostgreSQL reads it (ISO text cannot carry it)', async () => {
     await reset(batch.pool);
     const [original] = idsOf('batch', ['original']);
-    const item = await readingOf(batch.pool, catalog, original!);
+    const item = await storedItemNow(batch.pool, catalog, original!);
     // A CMS placeholder such as "0000-01-01 08:00:00+08:00": year 0, which toISOString writes as 0000-…
     for (const stated of [new Date('0000-01-01T00:00:00Z'), new Date(Date.UTC(10_000, 0, 1, 11))]) {
       await storeBatch([{ records: item.records, ctx: { ...item.ctx, validFrom: stated, publishedAt: stated } }]);
@@ -337,7 +337,7 @@ describe('storeDocuments', () => {
     expect((await batch.pool.query('SELECT id FROM core.quiet_publication')).rowCount).toBeLessThan(quietBefore);
     // There: the news without figures from the start, one document at a time.
     for (const documentId of idsOf('one', stored)) {
-      const item = await readingOf(one.pool, catalog, documentId);
+      const item = await storedItemNow(one.pool, catalog, documentId);
       const reading = newsNames.some((name) => ids.one[name] === documentId) ? withoutFigures(item) : item;
       await withTransaction(one.pool, (client) => storeRecords(client, reading.records, reading.ctx));
     }
@@ -345,7 +345,7 @@ describe('storeDocuments', () => {
     // The news read with its figures again: the growth rate goes back to core.quiet_publication.
     await storeBatch(await readBatch(newsNames));
     for (const documentId of idsOf('one', newsNames)) {
-      const item = await readingOf(one.pool, catalog, documentId);
+      const item = await storedItemNow(one.pool, catalog, documentId);
       await withTransaction(one.pool, (client) => storeRecords(client, item.records, item.ctx));
     }
     expect((await batch.pool.query('SELECT id FROM core.quiet_publication')).rowCount).toBe(quietBefore);
@@ -365,15 +365,15 @@ describe('storeDocuments', () => {
     // One after the other: everything; the news read without figures, which makes the bulletin's
     // quiet growth rate open a vintage; then the bulletin relabelled.
     for (const documentId of idsOf('one', stored)) {
-      const item = await readingOf(one.pool, catalog, documentId);
+      const item = await storedItemNow(one.pool, catalog, documentId);
       await withTransaction(one.pool, (client) => storeRecords(client, item.records, item.ctx));
     }
     for (const documentId of idsOf('one', newsNames)) {
-      const item = withoutFigures(await readingOf(one.pool, catalog, documentId));
+      const item = withoutFigures(await storedItemNow(one.pool, catalog, documentId));
       await withTransaction(one.pool, (client) => storeRecords(client, item.records, item.ctx));
     }
     const [originalOne] = idsOf('one', ['original']);
-    const lastOne = relabelled(await readingOf(one.pool, catalog, originalOne!));
+    const lastOne = relabelled(await storedItemNow(one.pool, catalog, originalOne!));
     await withTransaction(one.pool, (client) => storeRecords(client, lastOne.records, lastOne.ctx));
 
     // At the same time: the news store holds its keys, uncommitted, while the bulletin's store has
@@ -574,7 +574,7 @@ describe('normalizeDocument, concurrent jobs on one deps', () => {
     // committed, then the worker died before handing anything over.
     const page = FIXTURES.revised.edit(readCase(FIXTURES.revised.file).toString('utf8')).replaceAll('地区生产总值', '地区总量');
     await db.pool.query('UPDATE raw.document SET body_gzip = $2, text = $3 WHERE id = $1', [id, gzipSync(Buffer.from(page)), page]);
-    const item = await readingOf(db.pool, deps.catalog, id);
+    const item = await storedItemNow(db.pool, deps.catalog, id);
     expect(item.records.observations.some((o) => o.indicator === 'gdp')).toBe(false);
     await withTransaction(db.pool, (client) => storeDocuments(client, [item]));
     expect((await db.pool.query("SELECT 1 FROM core.publication WHERE document_id = $1 AND indicator = 'gdp'", [id])).rowCount).toBe(0);
