@@ -130,9 +130,10 @@ export interface DocumentRecords {
  * A parse as the normalizer takes it on: the records grouped by kind ({@link DocumentRecords}) as
  * JSON text, which is what the digest of a reading is taken over. A parse thread hands a parse
  * over this way: a string crosses to the main thread as one copy, where records as objects were
- * cloned field by field both ways (about 155 µs a benchmark article, against 12 for the text), and
- * a reading whose digest equals the stored one (a reprocess without a parser change) is never
- * turned back into objects at all.
+ * cloned field by field both ways (about 155 µs a benchmark article, against 12 for the text, plus
+ * 66 for `JSON.parse` when the reading is stored), and a reading whose digest equals the stored one
+ * (a reprocess without a parser change) is never turned back into objects at all: about a tenth
+ * less CPU for such a reprocess, the same for a backfill (docs/performance.md).
  */
 export interface PackedParse {
   /** {@link DocumentRecords} as JSON (`JSON.stringify`, so fields holding undefined are left out). */
