@@ -153,7 +153,7 @@ async function normalizeWith(batching: Batching, documentId: number, deps: Norma
  * When a reading of the document takes effect (the publication time the page states, else the
  * archive's, else the fetch time) and its digest: what storing it takes besides its records.
  */
-export function readingOf(doc: ArchivedDocument, parsed: PackedParse): StoreContext {
+function readingOf(doc: ArchivedDocument, parsed: PackedParse): StoreContext {
   const stated = parsed.publishedAt ? new Date(parsed.publishedAt) : null;
   const publishedAt = stated && !Number.isNaN(stated.getTime()) ? stated : null;
   const validFrom = publishedAt ?? doc.publishedAt ?? doc.fetchedAt;
