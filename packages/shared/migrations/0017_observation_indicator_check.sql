@@ -1,0 +1,89 @@
+-- Why: the foreign key from core.observation to the indicator catalog checked and row-locked the catalog row once for every vintage row inserted (about 128,000 a backfill of the benchmark's site), on the few rows every store transaction shares, and cost about 1 s of PostgreSQL's CPU in an N = 200 pipeline run, a fortieth of the run (pnpm bench, measure "pipeline"); the same guarantee is now checked once per statement.
+--
+-- What it guarantees is what the foreign key guaranteed: no vintage names an indicator that is
+-- not in core.indicator, and no indicator a vintage names is deleted or renamed. The inserting
+-- side locks the catalog rows its statement names FOR KEY SHARE, as the foreign key did, so a
+-- DELETE or a change of code waits for it and then sees its rows; a statement naming an indicator
+-- that is not there fails with foreign_key_violation, under the constraint's old name. The
+-- provenance key (document_id → raw.document) stays a foreign key.
+--
+-- One difference: deleting an indicator, or changing its code, is refused in a REPEATABLE READ or
+-- SERIALIZABLE transaction, where the check could not see vintages committed after its snapshot
+-- (the foreign key looked past it). Nothing in the pipeline deletes or renames indicators; `nst
+-- seed` only inserts and updates their other columns.
+ALTER TABLE core.observation DROP CONSTRAINT observation_indicator_fkey;
+
+-- Every indicator the statement's new rows name exists, and is locked until the transaction ends.
+CREATE FUNCTION core.observation_indicators_exist() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  missing text;
+BEGIN
+  PERFORM FROM core.indicator i WHERE i.code IN (SELECT n.indicator FROM new_observations n) ORDER BY i.code FOR KEY SHARE;
+  -- A fresh snapshot: a row deleted while the lock waited is gone here too.
+  SELECT n.indicator INTO missing FROM new_observations n
+  WHERE NOT EXISTS (SELECT FROM core.indicator i WHERE i.code = n.indicator) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'insert or update on table "observation" violates foreign key constraint "observation_indicator_fkey"'
+      USING ERRCODE = 'foreign_key_violation', SCHEMA = 'core', TABLE = 'observation', CONSTRAINT = 'observation_indicator_fkey',
+            DETAIL = format('Key (indicator)=(%s) is not present in table "indicator".', missing);
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER observation_indicators_exist_insert AFTER INSERT ON core.observation
+  REFERENCING NEW TABLE AS new_observations FOR EACH STATEMENT EXECUTE FUNCTION core.observation_indicators_exist();
+-- Transition tables cannot be given a column list, and no store changes a vintage's key: an
+-- UPDATE that changes an indicator is checked row by row.
+CREATE FUNCTION core.observation_indicator_exists() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM FROM core.indicator i WHERE i.code = NEW.indicator FOR KEY SHARE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'insert or update on table "observation" violates foreign key constraint "observation_indicator_fkey"'
+      USING ERRCODE = 'foreign_key_violation', SCHEMA = 'core', TABLE = 'observation', CONSTRAINT = 'observation_indicator_fkey',
+            DETAIL = format('Key (indicator)=(%s) is not present in table "indicator".', NEW.indicator);
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER observation_indicator_exists_update AFTER UPDATE OF indicator ON core.observation
+  FOR EACH ROW WHEN (NEW.indicator IS DISTINCT FROM OLD.indicator) EXECUTE FUNCTION core.observation_indicator_exists();
+
+-- The catalog side: an indicator a vintage names is neither deleted nor given another code.
+-- After the row is changed (so locked: a store holding it FOR KEY SHARE has ended), with a fresh
+-- snapshot, as the foreign key's own check ran.
+CREATE FUNCTION core.indicator_unreferenced_by_observations() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'an indicator is deleted or given another code only in a READ COMMITTED transaction'
+      USING ERRCODE = 'feature_not_supported', SCHEMA = 'core', TABLE = 'indicator',
+            HINT = 'core.observation''s check of its indicators cannot see past this transaction''s snapshot; run the change in its own READ COMMITTED transaction.';
+  END IF;
+  IF EXISTS (SELECT FROM core.observation o WHERE o.indicator = OLD.code) THEN
+    RAISE EXCEPTION 'update or delete on table "indicator" violates foreign key constraint "observation_indicator_fkey" on table "observation"'
+      USING ERRCODE = 'foreign_key_violation', SCHEMA = 'core', TABLE = 'indicator', CONSTRAINT = 'observation_indicator_fkey',
+            DETAIL = format('Key (code)=(%s) is still referenced from table "observation".', OLD.code);
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER indicator_unreferenced_delete AFTER DELETE ON core.indicator
+  FOR EACH ROW EXECUTE FUNCTION core.indicator_unreferenced_by_observations();
+CREATE TRIGGER indicator_unreferenced_update AFTER UPDATE OF code ON core.indicator
+  FOR EACH ROW WHEN (NEW.code IS DISTINCT FROM OLD.code) EXECUTE FUNCTION core.indicator_unreferenced_by_observations();
+
+-- TRUNCATE core.indicator (CASCADE reaches the tables whose foreign keys name it, no longer
+-- core.observation) leaves no vintage naming an indicator that is gone. After the statement:
+-- `TRUNCATE core.observation, core.indicator …` empties both first.
+CREATE FUNCTION core.indicator_truncated_with_observations() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT FROM core.observation) THEN
+    RAISE EXCEPTION 'cannot truncate core.indicator while core.observation has rows that name indicators'
+      USING ERRCODE = 'foreign_key_violation', SCHEMA = 'core', TABLE = 'indicator', CONSTRAINT = 'observation_indicator_fkey',
+            HINT = 'Truncate core.observation in the same command.';
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER indicator_truncated_with_observations AFTER TRUNCATE ON core.indicator
+  FOR EACH STATEMENT EXECUTE FUNCTION core.indicator_truncated_with_observations();
