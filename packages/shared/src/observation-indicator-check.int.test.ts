@@ -132,16 +132,24 @@ describe('0017: core.observation names only indicators of the catalog', () => {
     expect(await count()).toBe(0);
   });
 
-  it('refuses to delete an indicator in a REPEATABLE READ transaction, whose snapshot could hide a new vintage', async () => {
-    const client = await db.pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      const error = await failure(client.query("DELETE FROM core.indicator WHERE code = 'test_output'"));
-      expect(error.code).toBe('0A000');
-      expect(error.message).toMatch(/only in a READ COMMITTED transaction/);
-      await client.query('ROLLBACK');
-    } finally {
-      client.release();
+  it('refuses to delete, rename or truncate indicators in a REPEATABLE READ transaction, whose snapshot could hide a new vintage', async () => {
+    const other = session();
+    for (const change of ["DELETE FROM core.indicator WHERE code = 'test_output'", "UPDATE core.indicator SET code = 'test_output_2' WHERE code = 'test_output'",
+      'TRUNCATE core.indicator CASCADE']) {
+      const client = await db.pool.connect();
+      try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+        // The snapshot sees no vintage; another session then stores one and commits.
+        expect((await client.query('SELECT count(*)::int AS n FROM core.observation')).rows[0].n).toBe(0);
+        await other.query(`INSERT INTO core.observation (${VINTAGE_COLUMNS}) VALUES ${vintage('test_output', documentId)}`);
+        const error = await failure(client.query(change));
+        expect(error.code).toBe('0A000');
+        expect(error.message).toMatch(/only in a READ COMMITTED transaction/);
+        await client.query('ROLLBACK');
+      } finally {
+        client.release();
+      }
+      await db.pool.query('DELETE FROM core.observation');
     }
     await db.pool.query("DELETE FROM core.indicator WHERE code = 'test_output'");
   });
@@ -149,7 +157,8 @@ describe('0017: core.observation names only indicators of the catalog', () => {
   it('TRUNCATE core.indicator leaves no vintage behind: refused while core.observation has rows, unless truncated with it', async () => {
     await db.pool.query(`INSERT INTO core.observation (${VINTAGE_COLUMNS}) VALUES ${vintage('gdp', documentId)}`);
     const error = await failure(db.pool.query('TRUNCATE core.indicator CASCADE'));
-    expect(error.code).toBe('23503');
+    expect(error.code).toBe('0A000');
+    expect(error.message).toBe('cannot truncate a table referenced in a foreign key constraint');
     expect(await count()).toBe(1);
     expect((await db.pool.query('SELECT count(*)::int AS n FROM core.indicator')).rows[0].n).toBeGreaterThan(1);
 
