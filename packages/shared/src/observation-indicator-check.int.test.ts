@@ -50,16 +50,18 @@ describe('0017: core.observation names only indicators of the catalog', () => {
   });
 
   const count = async () => (await db.pool.query('SELECT count(*)::int AS n FROM core.observation')).rows[0].n as number;
+  /** One INSERT of a vintage of each indicator, from the test's document, on a pool or a session's client. */
+  const insertVintages = (on: Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>, ...indicators: string[]) =>
+    on.query(`INSERT INTO core.observation (${VINTAGE_COLUMNS}) VALUES ${indicators.map((indicator) => vintage(indicator, documentId)).join(', ')}`);
 
   it('refuses a statement whose vintages name an indicator not in the catalog, with every row of it', async () => {
-    const error = await failure(db.pool.query(`INSERT INTO core.observation (${VINTAGE_COLUMNS})
-                                               VALUES ${vintage('gdp', documentId)}, ${vintage('no_such_indicator', documentId)}`));
+    const error = await failure(insertVintages(db.pool, 'gdp', 'no_such_indicator'));
     expect(error.code).toBe('23503');
     expect(error.constraint).toBe('observation_indicator_fkey');
     expect(error.detail).toBe('Key (indicator)=(no_such_indicator) is not present in table "indicator".');
     expect(await count()).toBe(0);
 
-    await db.pool.query(`INSERT INTO core.observation (${VINTAGE_COLUMNS}) VALUES ${vintage('gdp', documentId)}, ${vintage('test_output', documentId)}`);
+    await insertVintages(db.pool, 'gdp', 'test_output');
     expect(await count()).toBe(2);
     // A vintage moved to an indicator that is not there is refused as well.
     const moved = await failure(db.pool.query("UPDATE core.observation SET indicator = 'no_such_indicator' WHERE indicator = 'test_output'"));
@@ -69,7 +71,7 @@ describe('0017: core.observation names only indicators of the catalog', () => {
   });
 
   it('an indicator a vintage names is neither deleted nor given another code; its other columns change, an unnamed one goes', async () => {
-    await db.pool.query(`INSERT INTO core.observation (${VINTAGE_COLUMNS}) VALUES ${vintage('test_output', documentId)}`);
+    await insertVintages(db.pool, 'test_output');
     const deleted = await failure(db.pool.query("DELETE FROM core.indicator WHERE code = 'test_output'"));
     expect(deleted.code).toBe('23503');
     expect(deleted.constraint).toBe('observation_indicator_fkey');
@@ -100,7 +102,7 @@ describe('0017: core.observation names only indicators of the catalog', () => {
     try {
       const deleterPid = (await deleter.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
       await store.query('BEGIN');
-      await store.query(`INSERT INTO core.observation (${VINTAGE_COLUMNS}) VALUES ${vintage('test_output', documentId)}`);
+      await insertVintages(store, 'test_output');
       const deletion = failure(deleter.query("DELETE FROM core.indicator WHERE code = 'test_output'"));
       expect(await waiting(deleterPid)).toBe(true);
       await store.query('COMMIT');
@@ -119,7 +121,7 @@ describe('0017: core.observation names only indicators of the catalog', () => {
       const storePid = (await storing.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
       await deleting.query('BEGIN');
       await deleting.query("DELETE FROM core.indicator WHERE code = 'test_output'");
-      const insert = failure(storing.query(`INSERT INTO core.observation (${VINTAGE_COLUMNS}) VALUES ${vintage('test_output', documentId)}`));
+      const insert = failure(insertVintages(storing, 'test_output'));
       expect(await waiting(storePid)).toBe(true);
       await deleting.query('COMMIT');
       const error = await insert;
@@ -141,7 +143,7 @@ describe('0017: core.observation names only indicators of the catalog', () => {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
         // The snapshot sees no vintage; another session then stores one and commits.
         expect((await client.query('SELECT count(*)::int AS n FROM core.observation')).rows[0].n).toBe(0);
-        await other.query(`INSERT INTO core.observation (${VINTAGE_COLUMNS}) VALUES ${vintage('test_output', documentId)}`);
+        await insertVintages(other, 'test_output');
         const error = await failure(client.query(change));
         expect(error.code).toBe('0A000');
         expect(error.message).toMatch(/only in a READ COMMITTED transaction/);
@@ -155,7 +157,7 @@ describe('0017: core.observation names only indicators of the catalog', () => {
   });
 
   it('TRUNCATE core.indicator leaves no vintage behind: refused while core.observation has rows, unless truncated with it', async () => {
-    await db.pool.query(`INSERT INTO core.observation (${VINTAGE_COLUMNS}) VALUES ${vintage('gdp', documentId)}`);
+    await insertVintages(db.pool, 'gdp');
     const error = await failure(db.pool.query('TRUNCATE core.indicator CASCADE'));
     expect(error.code).toBe('0A000');
     expect(error.message).toBe('cannot truncate a table referenced in a foreign key constraint');
