@@ -23,6 +23,27 @@ export interface ArchivedDocument {
 }
 
 /**
+ * The statement of {@link findSourceAndLatest}, with or without the copy's text. Prepared:
+ * document_latest_copy_idx (migration 0018) is in the lookup's order, so the generic plan a
+ * connection settles on, even while the archive is empty, reads one index entry.
+ */
+function sourceAndLatestStatement(withText: boolean): { name: string; text: string } {
+  return {
+    name: withText ? 'fetcher-source-latest-text' : 'fetcher-source-latest',
+    text: `SELECT ${SOURCE_COLUMNS.map((column) => `s.${column}`).join(', ')},
+            d.id AS latest_id, d.etag AS latest_etag, d.last_modified AS latest_last_modified, d.text AS latest_text,
+            d.normalized_at AS latest_normalized_at, d.canonical_version AS latest_canonical_version
+     FROM raw.source s
+     LEFT JOIN LATERAL (
+       SELECT id, etag, last_modified, ${withText ? 'text' : 'NULL AS text'}, normalized_at, canonical_version FROM raw.document
+       WHERE source_key = s.key AND url = COALESCE($2, s.url) ORDER BY fetched_at DESC, id DESC LIMIT 1) d ON true
+     WHERE s.key = $1`,
+  };
+}
+const SOURCE_AND_LATEST = sourceAndLatestStatement(false);
+const SOURCE_AND_LATEST_WITH_TEXT = sourceAndLatestStatement(true);
+
+/**
  * A fetch job's source as the registry holds it now (read per job, so `nst seed` or an operator's
  * UPDATE applies to the next job without a restart) and the latest archived copy of the URL it
  * fetches (`url`, or the source's own when null), for conditional GET and for discovery on a 304:
@@ -30,20 +51,8 @@ export interface ArchivedDocument {
  * a document's is never needed here. Undefined when the source is not in the registry.
  */
 export async function findSourceAndLatest(pool: Pool, sourceKey: string, url: string | null, options: { withText: boolean }): Promise<{ source: Source; latest?: ArchivedDocument } | undefined> {
-  // Not prepared: the generic plan a connection settles on while the archive is small walks
-  // document_source_fetched_idx through every copy of the source (pg_stat_statements: 125 us a
-  // call at 4,000 pages; planned each time, 14 us and 66 us of planning).
-  const { rows } = await pool.query(
-    `SELECT ${SOURCE_COLUMNS.map((column) => `s.${column}`).join(', ')},
-            d.id AS latest_id, d.etag AS latest_etag, d.last_modified AS latest_last_modified, d.text AS latest_text,
-            d.normalized_at AS latest_normalized_at, d.canonical_version AS latest_canonical_version
-     FROM raw.source s
-     LEFT JOIN LATERAL (
-       SELECT id, etag, last_modified, ${options.withText ? 'text' : 'NULL AS text'}, normalized_at, canonical_version FROM raw.document
-       WHERE source_key = s.key AND url = COALESCE($2, s.url) ORDER BY fetched_at DESC, id DESC LIMIT 1) d ON true
-     WHERE s.key = $1`,
-    [sourceKey, url],
-  );
+  const statement = options.withText ? SOURCE_AND_LATEST_WITH_TEXT : SOURCE_AND_LATEST;
+  const { rows } = await pool.query({ ...statement, values: [sourceKey, url] });
   const row = rows[0];
   if (!row) return undefined;
   const source = sourceFromRow(Object.fromEntries(SOURCE_COLUMNS.map((column) => [column, row[column]])));
