@@ -209,6 +209,68 @@ export function readCpuSecondsByName(name: string): number {
   return total;
 }
 
+/** What {@link trackBackendCpu} hands back when stopped. */
+export interface BackendCpuTracker {
+  /** Stop polling; CPU seconds each `application_name` spent in the tracked window. */
+  stop(): Promise<Record<string, number>>;
+}
+
+/**
+ * PostgreSQL's CPU by the service whose connections spent it: polls pg_stat_activity for this
+ * database's backends and reads each one's CPU from /proc, by its `application_name` (the services
+ * connect as `nst-<stage>`), from the first poll (awaited here) until `stop`. A backend that
+ * closes between two polls loses what it spent since the last; the services' pools keep theirs
+ * open through a run, so the split is nearly whole. What no tracked backend spent (the WAL writer,
+ * the checkpointer, connections that came and went) is the rest of the `postgres` figure.
+ */
+export async function trackBackendCpu(pool: Pool, pollMs = 200): Promise<BackendCpuTracker> {
+  const backends = new Map<number, { app: string; first: number; last: number }>();
+  let first = true;
+  const poll = async () => {
+    const { rows } = await pool.query<{ pid: number; app: string }>(
+      "SELECT pid, application_name AS app FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'",
+    );
+    for (const { pid, app } of rows) {
+      const cpu = readCpuSeconds(pid);
+      if (cpu === 0) continue; // gone meanwhile (or not one of this machine's processes)
+      const known = backends.get(pid);
+      if (known) known.last = cpu;
+      // A backend there at the start counts from there; one opened later, from its birth.
+      else backends.set(pid, { app: app || '(unnamed)', first: first ? cpu : 0, last: cpu });
+    }
+    first = false;
+  };
+  await poll();
+  let polling = Promise.resolve();
+  const timer = setInterval(() => {
+    polling = polling.then(poll).catch((error: unknown) => note(`backend CPU poll failed: ${(error as Error).message}`));
+  }, pollMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await polling;
+      await poll();
+      const byApp: Record<string, number> = {};
+      for (const { app, first: from, last } of backends.values()) byApp[app] = (byApp[app] ?? 0) + last - from;
+      return Object.fromEntries(Object.entries(byApp).map(([app, seconds]) => [app, round(seconds, 1)]));
+    },
+  };
+}
+
+/**
+ * `cpuSeconds.postgres` split by service, from a {@link trackBackendCpu} window: the services'
+ * backends by stage, the harness's own (`bench`), and `rest`, what none of them spent.
+ */
+export function postgresByService(total: number, byApp: Record<string, number>): Record<string, number> {
+  const split: Record<string, number> = {};
+  for (const [app, seconds] of Object.entries(byApp)) {
+    const name = app.replace(/^nst-/, '');
+    split[name] = round((split[name] ?? 0) + seconds, 1);
+  }
+  const named = Object.values(split).reduce((sum, seconds) => sum + seconds, 0);
+  return { ...split, rest: round(total - named, 1) };
+}
+
 /** Peak RSS of a live process from /proc/<pid>/status (VmHWM, kB). */
 export function readPeakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

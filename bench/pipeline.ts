@@ -11,11 +11,13 @@ import {
   createBenchRedis,
   note,
   pendingJobs,
+  postgresByService,
   report,
   round,
   sampleCpu,
   serviceEnv,
   startStage,
+  trackBackendCpu,
   waitForDrain,
   type BenchConfig,
   type BenchDatabase,
@@ -62,6 +64,7 @@ export async function startPipelineRun(n: number, config: BenchConfig): Promise<
 export async function measurePipeline(run: PipelineRun, options: { timeoutMs: number }): Promise<void> {
   const { site, db, redis } = run;
   const tick = `bench-${Date.now()}`;
+  const backends = await trackBackendCpu(db.pool);
   const cpuBefore = sampleCpu(run.services);
   const started = performance.now();
   // One tick per source, as the scheduler would enqueue: the entry page discovers the rest.
@@ -81,6 +84,7 @@ export async function measurePipeline(run: PipelineRun, options: { timeoutMs: nu
   });
   const seconds = (drained - started) / 1000;
   const cpuSeconds = cpuDelta(cpuBefore, sampleCpu(run.services));
+  const postgres = postgresByService(cpuSeconds.postgres!, await backends.stop());
 
   const { rows } = await db.pool.query(
     `SELECT (SELECT count(*) FROM raw.document WHERE source_key LIKE 'bench-%')::int AS pages,
@@ -104,6 +108,8 @@ export async function measurePipeline(run: PipelineRun, options: { timeoutMs: nu
     pagesPerSecond: round(counts.pages / seconds),
     peakRssMb: peak,
     cpuSeconds,
+    // PostgreSQL's CPU by the service whose connections spent it; `rest`: its background processes and the like.
+    postgresByService: postgres,
     // What the target is in: 250 pages/s on two cores is 8 ms of CPU a page over every process.
     cpuMsPerPage: round((Object.values(cpuSeconds).reduce((sum, seconds) => sum + seconds, 0) * 1000) / counts.pages),
     // From the fetcher's last page to the last aggregate, and the most documents that waited to be normalized.

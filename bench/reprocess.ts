@@ -6,7 +6,7 @@
  * (the cost of a reprocess after a parser change, when every digest differs).
  */
 import { spawn } from 'node:child_process';
-import { cpuDelta, note, report, ROOT, round, sampleCpu, waitForDrain } from './harness';
+import { cpuDelta, note, postgresByService, report, ROOT, round, sampleCpu, trackBackendCpu, waitForDrain } from './harness';
 import type { PipelineRun } from './pipeline';
 import { bundleArgs } from '../scripts/bundles';
 
@@ -20,6 +20,7 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
   const ceilingBefore = await options.measureCeiling();
   const { rows } = await run.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM raw.document WHERE role = 'document'");
   const documents = rows[0]!.n;
+  const backends = await trackBackendCpu(run.db.pool);
   const cpuBefore = sampleCpu(run.services);
   const started = performance.now();
   const child = spawn(process.execPath, [...bundleArgs('packages/cli/src/main.ts'), 'reprocess', ...(options.full ? ['--full'] : [])], {
@@ -36,6 +37,7 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
   const drained = await waitForDrain(run.redis.queues, { timeoutMs: options.timeoutMs, label: `reprocess${options.full ? ' --full' : ''} n=${run.n}` });
   const seconds = (drained - started) / 1000;
   const cpuSeconds = cpuDelta(cpuBefore, sampleCpu(run.services));
+  const postgres = postgresByService(cpuSeconds.postgres!, await backends.stop());
   note(`reprocess: ${output.trim().split('\n').at(-1)} (enqueued in ${round((enqueuedAt - started) / 1000, 2)} s)`);
   const documentsPerSecond = round(documents / seconds);
   const ceilings = [ceilingBefore, await options.measureCeiling()];
@@ -54,5 +56,6 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
     ofArticleParse: round(documentsPerSecond / articleCeiling, 2),
     peakRssMb: Object.fromEntries(run.services.map((service) => [service.stage, service.peakRssMb()])),
     cpuSeconds,
+    postgresByService: postgres,
   });
 }
