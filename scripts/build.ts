@@ -6,12 +6,13 @@
  * Why: under `--import tsx` every service process starts a loader thread of its own and compiles
  * its TypeScript in memory; a normalizer at rest held about 158 MB, on its bundle 131.
  *
- * Only the workspace's own code is bundled. Every package from node_modules stays a module of
- * its own, imported by a path relative to the bundle (resolved from the importing source file,
- * as Node resolves it under tsx): packages that find files beside themselves (native addons,
- * pino's transport workers) load as they always do, and the checkout can move as a whole. For
- * the same reason `import.meta.url` in a source file becomes that source file's URL, relative to
- * the bundle: `new URL('../migrations/', import.meta.url)` still names the migrations folder
+ * Only the workspace's own code is bundled, but for the packages a bundle names as `inline`
+ * (scripts/bundles.ts: the CLI's, for its start-up time). Every other package from node_modules
+ * stays a module of its own, imported by a path relative to the bundle (resolved from the
+ * importing source file, as Node resolves it under tsx): packages that find files beside
+ * themselves (native addons, pino's transport workers) load as they always do, and the checkout
+ * can move as a whole. For the same reason `import.meta.url` in a source file becomes that
+ * source file's URL, relative to the bundle: `new URL('../migrations/', import.meta.url)` still names the migrations folder
  * (so chunks stay in `dist/` itself, beside the entries, and a bundle cannot tell whether it is
  * the process's main module by comparing `import.meta.url` with `process.argv[1]`).
  *
@@ -32,18 +33,33 @@ function importPath(fromDir: string, file: string): string {
   return path.startsWith('.') ? path : `./${path}`;
 }
 
-/** Workspace code in the bundle, packages from node_modules beside it (see the top of this file). */
-function workspaceOnly(outDir: string): Plugin {
+/** `@scope/name/sub` → `@scope/name`, `name/sub` → `name`. */
+const packageOf = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+
+/**
+ * Workspace code in the bundle, packages from node_modules beside it (see the top of this file),
+ * but for `inline`: those packages, and everything they import, are bundled too.
+ */
+function workspaceOnly(outDir: string, inline: ReadonlySet<string> = new Set()): Plugin {
+  const inNodeModules = (path: string) => path.includes(`${sep}node_modules${sep}`);
   return {
     name: 'workspace-only',
     setup(b) {
       b.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (isBuiltin(args.path)) return { path: args.path, external: true };
         if (args.path.startsWith('@nst/') || args.pluginData === 'resolving') return undefined;
+        // Only a bundled package's own imports come from node_modules here.
+        const fromInlined = inNodeModules(args.importer);
         const resolved = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'resolving' });
-        if (resolved.errors.length > 0) return { errors: resolved.errors };
+        if (resolved.errors.length > 0) {
+          // An optional dependency that is not installed (msgpackr's native extension, pg-native):
+          // left to the package's own require, which expects it to fail.
+          if (fromInlined) return { path: args.path, external: true };
+          return { errors: resolved.errors };
+        }
         // A workspace package's source (a subpath export) is bundled; anything else is imported.
-        if (!resolved.path.includes(`${sep}node_modules${sep}`)) return { path: resolved.path };
+        if (!inNodeModules(resolved.path)) return { path: resolved.path };
+        if (fromInlined || inline.has(packageOf(args.path))) return { path: resolved.path };
         return { path: importPath(outDir, resolved.path), external: true };
       });
       b.onLoad({ filter: /\.ts$/ }, async (args) => {
@@ -70,7 +86,7 @@ function workspaceOnly(outDir: string): Plugin {
  */
 export async function buildBundles(): Promise<string[]> {
   try {
-    const built = await Promise.all(PACKAGES.map(async ({ dir, entries }) => {
+    const built = await Promise.all(PACKAGES.map(async ({ dir, entries, inline }) => {
       const outdir = `${ROOT}${dir}/dist`;
       const staging = `${outdir}.new-${process.pid}`;
       await rm(staging, { recursive: true, force: true });
@@ -94,8 +110,10 @@ export async function buildBundles(): Promise<string[]> {
           logLevel: 'error',
           // The normalizer's parse threads then start from the bundle written below (parse-thread-module.ts).
           define: { NST_BUNDLED: 'true' },
+          // Bundled CommonJS packages call `require` for Node's modules, which an ES module lacks.
+          ...(inline ? { banner: { js: "import { createRequire as __nstCreateRequire } from 'node:module'; const require = __nstCreateRequire(import.meta.url);" } } : {}),
           // Paths are computed for `dist/`, where the files end up.
-          plugins: [workspaceOnly(outdir)],
+          plugins: [workspaceOnly(outdir, new Set(inline))],
         });
         // The parse thread: everything in one CommonJS file, node_modules included (it is what the
         // normalizer otherwise builds when its first thread starts).

@@ -2,15 +2,20 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeQueues, createQueues } from '@nst/shared/jobs';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@nst/shared/testing';
+import { bundleArgs } from '../../../scripts/bundles';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** Run `nst` as an operator would (without pnpm's own banner), returning exit code and output. */
+/**
+ * Run `nst` as production runs it (the Dockerfile's `migrate` target: the bundle `pnpm build`
+ * made, which carries the packages every command loads), returning exit code and output.
+ */
 async function nst(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(join('node_modules/.bin/tsx'), ['packages/cli/src/main.ts', ...args], {
+    const { stdout, stderr } = await run(process.execPath, [...bundleArgs('packages/cli/src/main.ts'), ...args], {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       timeout: 60_000,
@@ -21,7 +26,6 @@ async function nst(args: string[], env: Record<string, string>): Promise<{ code:
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
-const join = (path: string) => `${root}${path}`;
 
 describe('nst CLI', () => {
   let db: TestDatabase;
@@ -74,5 +78,39 @@ describe('nst CLI', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     for (const queue of ['fetch', 'normalize', 'aggregate']) expect(result.stdout).toContain(queue);
+  });
+
+  it('reprocess hands every archived document of the source to the normalizer, once', async () => {
+    await nst(['migrate'], env);
+    const { rows } = await db.pool.query<{ id: number }>(
+      `INSERT INTO raw.document (source_key, url, final_url, http_status, body_gzip, body_size, sha256_bytes, sha256_canonical, role, format)
+       SELECT 'bs-bulletin', u, u, 200, '\\x1f8b', 0, repeat('a', 64), lpad(to_hex(i), 64, '0'), r, 'bulletin'
+       FROM generate_series(1, 70) i, LATERAL (SELECT 'https://xxgk.shbsq.gov.cn/cli-test/' || i || '.html' AS u,
+                                                      CASE WHEN i <= 68 THEN 'document' ELSE 'list' END AS r) page
+       RETURNING id, role`,
+    );
+    expect(rows).toHaveLength(70);
+    const result = await nst(['reprocess', '--source', 'bs-bulletin'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^reprocessed 68 documents \(enqueued for the normalizer service\)$/m);
+    const queues = createQueues({ connection: { url: redis.url }, prefix: redis.prefix });
+    try {
+      const jobs = await queues.normalize.getJobs(['waiting', 'prioritized']);
+      const documents = jobs.map((job) => (job.data as { documentId: number }).documentId).sort((a, b) => a - b);
+      const { rows: wanted } = await db.pool.query<{ id: number }>("SELECT id FROM raw.document WHERE source_key = 'bs-bulletin' AND role = 'document' ORDER BY id");
+      expect(documents).toEqual(wanted.map((row) => row.id));
+    } finally {
+      await queues.normalize.obliterate({ force: true });
+      await closeQueues(queues);
+    }
+  });
+
+  it('parse prints the records of a fixture page, with no database or Redis configured', async () => {
+    const page = `${root}seeds/fixtures/sites/tjj.sh.gov.cn/ydsj/202510/dd6e362c09190f1fd415940b83b70670.html`;
+    const result = await nst(['parse', page], {});
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const records = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { kind: string });
+    expect(records.filter((record) => record.kind === 'observation').length).toBeGreaterThan(0);
   });
 });

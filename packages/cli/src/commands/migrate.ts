@@ -1,6 +1,13 @@
+import type { Pool } from '@nst/shared/db';
 import { migrate } from '@nst/shared/migrate';
-import { applySeeds, loadSeeds } from '@nst/shared/seeds';
 import type { Register } from '../main';
+
+/** Load seeds/ into the database; the seeds' modules (yaml, node-cron) only when a command seeds. */
+async function seed(pool: Pool): Promise<string> {
+  const { applySeeds, loadSeeds } = await import('@nst/shared/seeds');
+  const seeded = await applySeeds(pool, await loadSeeds());
+  return `seeds: ${seeded.indicators} indicators, ${seeded.sources} sources, ${seeded.targets} targets (${seeded.changed} rows changed)`;
+}
 
 export const registerMigrate: Register = (program, context) => {
   program
@@ -20,20 +27,13 @@ export const registerMigrate: Register = (program, context) => {
         );
         await pool.query(rows[0]!.sql);
       }
-      if (options.seed) {
-        const seeded = await applySeeds(pool, await loadSeeds());
-        console.log(
-          `seeds: ${seeded.indicators} indicators, ${seeded.sources} sources, ${seeded.targets} targets (${seeded.changed} rows changed)`,
-        );
-      }
+      if (options.seed) console.log(await seed(pool));
     });
 
   program
     .command('seed')
     .description('load seeds/ (indicators, sources, targets) idempotently')
     .action(async () => {
-      const pool = await context().db();
-      const seeded = await applySeeds(pool, await loadSeeds());
-      console.log(`seeds: ${seeded.indicators} indicators, ${seeded.sources} sources, ${seeded.targets} targets (${seeded.changed} rows changed)`);
+      console.log(await seed(await context().db()));
     });
 };

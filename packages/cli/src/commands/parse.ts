@@ -3,10 +3,8 @@
  * record. Needs neither PostgreSQL nor Redis (it never calls `context()`); reads any encoding.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { decodeBody } from '@nst/shared/charset';
 import { District, SourceFormat } from '@nst/shared/domain';
 import { NstError } from '@nst/shared/errors';
-import { loadSeeds } from '@nst/shared/seeds';
 import type { ParsedRecord } from '@nst/normalizer';
 import type { Register } from '../main';
 
@@ -49,10 +47,11 @@ export async function parseFileToLines(file: string, options: ParseCommandOption
     throw new NstError('usage', `cannot read ${file}: ${(error as Error).message}`);
   }
   const { mtime } = await stat(file);
+  // Loaded here, not at the top: every command would pay for these modules at start.
+  const [{ decodeBody }, { loadSeeds }, { buildIndicatorCatalog, guessFormat, parseDocument }] = await Promise.all([
+    import('@nst/shared/charset'), import('@nst/shared/seeds'), import('@nst/normalizer')]);
   const text = bytes.length > 0 && !bytes.subarray(0, 2).equals(Buffer.from('PK')) ? decodeBody(bytes).text : undefined;
   const { indicators } = await loadSeeds();
-  // Loaded here, not at the top: every command would pay for the parsers' modules at start.
-  const { buildIndicatorCatalog, guessFormat, parseDocument } = await import('@nst/normalizer');
   const result = await parseDocument(
     {
       bytes,

@@ -1,5 +1,4 @@
 import { migrate } from '@nst/shared/migrate';
-import { applySeeds, loadSeeds } from '@nst/shared/seeds';
 import { NstError } from '@nst/shared/errors';
 import type { Register } from '../main';
 import { readProgress, renderProgress } from './progress';
@@ -15,7 +14,8 @@ export const registerRun: Register = (program, context) => {
     .action(async (options: { once?: boolean; offline?: boolean; publisherUrl?: string; timeout: string }) => {
       if (!options.once) throw new NstError('usage', 'only `nst run --once` runs in the CLI; deploy the services for scheduled runs');
       // Loaded here, not at the top: every command would pay for the services' modules at start.
-      const [{ enqueueSourceTick, fetchJobOptions, loadSources }, { startPipeline, waitForDrain }] = await Promise.all([import('@nst/fetcher'), import('../pipeline')]);
+      const [{ enqueueSourceTick, fetchJobOptions, loadSources }, { startPipeline, waitForDrain }, { applySeeds, loadSeeds }] = await Promise.all([
+        import('@nst/fetcher'), import('../pipeline'), import('@nst/shared/seeds')]);
       const ctx = context();
       const pool = await ctx.db();
       await migrate(pool);

@@ -1,4 +1,3 @@
-import { loadSeeds } from '@nst/shared/seeds';
 import type { Register } from '../main';
 import { renderTable } from '../table';
 
@@ -10,7 +9,7 @@ export const registerSources: Register = (program, context) => {
     .action(async (options: { json?: boolean }) => {
       const ctx = context();
       const pool = await ctx.db();
-      const { sources } = await loadSeeds();
+      const { sources } = await (await import('@nst/shared/seeds')).loadSeeds();
       const { rows } = await pool.query<{ source_key: string; outcome: string; http_status: number | null; at: Date; error_code: string | null }>(
         `SELECT DISTINCT ON (source_key) source_key, outcome, http_status, at, error_code
          FROM raw.fetch_log ORDER BY source_key, at DESC`,
