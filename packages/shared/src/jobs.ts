@@ -116,10 +116,17 @@ export function jobId(...parts: Array<string | number>): string {
   return parts.map((part) => String(part).replaceAll(':', '_')).join('|');
 }
 
+/** The first round trip of {@link enqueueBulk}: as many jobs as a worker takes at once, give or take. */
+const FIRST_BULK = 32;
+
 /**
- * Enqueue many jobs of one name, each payload validated, in round trips of `chunk` jobs (default
- * 1,000) instead of one per job. Returns how many were handed to BullMQ (ids already taken are
- * skipped by BullMQ, as with `add`).
+ * Enqueue many jobs of one name, each payload validated, in round trips of up to `chunk` jobs
+ * (default 1,000) instead of one per job. Returns how many were handed to BullMQ (ids already
+ * taken are skipped by BullMQ, as with `add`).
+ *
+ * The round trips start small and double: a round trip's jobs become visible to the workers
+ * together, when it ends, so a first one of 1,000 would leave them idle while it is built and
+ * sent (about a tenth of a second), where one of 32 gives them work at once.
  */
 export async function enqueueBulk<N extends JobName>(
   queues: Queues,
@@ -128,8 +135,8 @@ export async function enqueueBulk<N extends JobName>(
   chunk = 1_000,
 ): Promise<number> {
   const queue = queues[JOBS[name].queue];
-  for (let i = 0; i < jobs.length; i += chunk) {
-    await queue.addBulk(jobs.slice(i, i + chunk).map((job) => ({ name, data: parseJobData(name, job.payload), opts: job.options ?? {} })));
+  for (let i = 0, size = Math.min(FIRST_BULK, chunk); i < jobs.length; i += size, size = Math.min(size * 2, chunk)) {
+    await queue.addBulk(jobs.slice(i, i + size).map((job) => ({ name, data: parseJobData(name, job.payload), opts: job.options ?? {} })));
   }
   return jobs.length;
 }
