@@ -23,6 +23,7 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
   const backends = await trackBackendCpu(run.db.pool);
   const cpuBefore = sampleCpu(run.services);
   const started = performance.now();
+  const spawnedAt = Date.now();
   const child = spawn(process.execPath, [...bundleArgs('packages/cli/src/main.ts'), 'reprocess', ...(options.full ? ['--full'] : [])], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATABASE_URL: run.db.url, REDIS_URL: options.redisUrl, NST_QUEUE_PREFIX: run.redis.prefix },
@@ -38,6 +39,11 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
   const seconds = (drained - started) / 1000;
   const cpuSeconds = cpuDelta(cpuBefore, sampleCpu(run.services));
   const postgres = postgresByService(cpuSeconds.postgres!, await backends.stop());
+  // When the normalizer started the first of these jobs (BullMQ keeps the completed ones): what
+  // the command's start-up and first round trip cost the measure.
+  const done = await run.redis.queues.normalize.getJobs(['completed']);
+  const starts = done.filter((job) => job.id?.startsWith('reprocess|') && (job.processedOn ?? 0) >= spawnedAt).map((job) => job.processedOn!);
+  const firstJobSeconds = starts.length > 0 ? round((Math.min(...starts) - spawnedAt) / 1000, 2) : null;
   note(`reprocess: ${output.trim().split('\n').at(-1)} (enqueued in ${round((enqueuedAt - started) / 1000, 2)} s)`);
   const documentsPerSecond = round(documents / seconds);
   const ceilings = [ceilingBefore, await options.measureCeiling()];
@@ -51,6 +57,7 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
     documents,
     seconds: round(seconds, 2),
     documentsPerSecond,
+    firstJobSeconds,
     parseCeiling: ceilings.map((c) => c.documentsPerSecond),
     ofParseCeiling: round(documentsPerSecond / parseCeiling, 2),
     ofArticleParse: round(documentsPerSecond / articleCeiling, 2),
