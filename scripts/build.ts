@@ -40,7 +40,7 @@ const packageOf = (specifier: string) => specifier.split('/').slice(0, specifier
  * Workspace code in the bundle, packages from node_modules beside it (see the top of this file),
  * but for `inline`: those packages, and everything they import, are bundled too.
  */
-function workspaceOnly(outDir: string, inline: ReadonlySet<string> = new Set()): Plugin {
+function workspaceOnly(outDir: string, inline: ReadonlySet<string>): Plugin {
   const inNodeModules = (path: string) => path.includes(`${sep}node_modules${sep}`);
   return {
     name: 'workspace-only',
