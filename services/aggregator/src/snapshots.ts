@@ -5,6 +5,7 @@
  * function of the observation vintages alone: recomputing it after a replay yields the same rows.
  */
 import { createHash } from 'node:crypto';
+import { emptyList, kept, mapped } from '@nst/shared/arrays';
 import { periodYear } from '@nst/shared/domain';
 import { computeSnapshot, inputMeasures, type SnapshotValues, type Vintage } from './compute';
 import type { TargetRow } from './sql/targets';
@@ -20,7 +21,7 @@ export interface PlannedSnapshot {
 
 function checksumOf(target: TargetRow, values: SnapshotValues, inputs: PlannedSnapshot['inputs']): string {
   const definition = [target.release, target.key, target.scope, target.indicator, target.kind, target.value, target.unitMult, target.baseYear, target.targetYear];
-  return createHash('sha256').update(JSON.stringify([definition, inputs.map((i) => [i.id, i.value, i.status]), values])).digest('hex');
+  return createHash('sha256').update(JSON.stringify([definition, mapped(inputs, (i) => [i.id, i.value, i.status]), values])).digest('hex');
 }
 
 /**
@@ -159,7 +160,8 @@ export function planSnapshots(target: TargetRow, vintages: readonly VintageWithV
   const window = inputYears(target);
   const measures = inputMeasures(target);
   let first: number | undefined;
-  let read: VintageWithValidity[] = [];
+  // Every list here is made by @nst/shared/arrays: one kind of array, for code V8 compiles once.
+  let read = emptyList<VintageWithValidity>();
   for (const v of vintages) {
     const time = v.validFrom.getTime();
     if (first === undefined || time < first) first = time;
@@ -168,9 +170,9 @@ export function planSnapshots(target: TargetRow, vintages: readonly VintageWithV
   // In publication order (valid_from, id), as loadVintages returns them: the order compute sees.
   if (!read.every((v, i) => i === 0 || byPublication(read[i - 1]!, v) <= 0)) read = read.sort(byPublication);
 
-  const from = read.map((v) => v.validFrom.getTime());
-  const to = read.map((v) => v.validTo?.getTime() ?? Infinity);
-  const prints = read.map((v, i) => fingerprintOf(v, from[i]!));
+  const from = mapped(read, (v) => v.validFrom.getTime());
+  const to = mapped(read, (v) => v.validTo?.getTime() ?? Infinity);
+  const prints = mapped(read, (v, i) => fingerprintOf(v, from[i]!));
   const all: Fingerprint = [0, 0, 0, 0];
   for (const print of prints) xorInto(all, print);
   const ends = new Float64Array(read.length * 2);
@@ -181,20 +183,23 @@ export function planSnapshots(target: TargetRow, vintages: readonly VintageWithV
   const seen: HistoryInputs = { first, all, ends };
   const definition = definitionOf(target);
   const previous = histories.get(definition);
-  if (previous && sameInputs(previous.inputs, seen)) return previous.planned.map((p) => ({ ...p }));
+  if (previous && sameInputs(previous.inputs, seen)) return mapped(previous.planned, (p) => ({ ...p }));
 
   // A snapshot can change only where one of the vintages it reads starts (a vintage ends where the
   // next one of its key starts); the history opens with the first publication of the series.
   // `from` is in publication order and `first` precedes it: the distinct times, in order, in one pass.
-  const times: number[] = first === undefined ? [target.issuedOn.getTime()] : [first];
+  const times = emptyList<number>();
+  times.push(first === undefined ? target.issuedOn.getTime() : first);
   for (const time of from) if (time !== times.at(-1)) times.push(time);
   // Only vintages that end leave the sweep.
-  const byEnd = read.flatMap((_v, i) => (to[i] === Infinity ? [] : [i])).sort((a, b) => to[a]! - to[b]!);
+  const byEnd = emptyList<number>();
+  for (let i = 0; i < read.length; i += 1) if (to[i] !== Infinity) byEnd.push(i);
+  byEnd.sort((a, b) => to[a]! - to[b]!);
   const number = numberOf(definition);
   const known: Fingerprint = [0, 0, 0, 0];
   let entered = 0;
   let left = 0;
-  const planned: PlannedSnapshot[] = [];
+  const planned = emptyList<PlannedSnapshot>();
   for (const time of times) {
     // Sweep: the vintages valid at `time` are those started by then and not yet ended.
     while (entered < read.length && from[entered]! <= time) xorInto(known, prints[entered++]!);
@@ -204,12 +209,10 @@ export function planSnapshots(target: TargetRow, vintages: readonly VintageWithV
     const cached = instants.get(key);
     let instant = cached && isInstantOf(cached, number, count, known) ? cached.instant : undefined;
     if (!instant) {
-      const valid = read.filter((_v, i) => from[i]! <= time && to[i]! > time);
+      const valid = kept(read, (_v, i) => from[i]! <= time && to[i]! > time);
       const values = computeSnapshot(target, valid);
       const used = new Set(values.inputIds);
-      const inputs = valid
-        .filter((v) => used.has(v.id))
-        .map((v) => ({ id: v.id, district: v.district, measure: v.measure, accumulation: v.accumulation, period: v.period, value: v.value, status: v.status, url: v.url, validFrom: v.validFrom.toISOString() }));
+      const inputs = mapped(kept(valid, (v) => used.has(v.id)), (v) => ({ id: v.id, district: v.district, measure: v.measure, accumulation: v.accumulation, period: v.period, value: v.value, status: v.status, url: v.url, validFrom: v.validFrom.toISOString() }));
       instant = { values, inputs, checksum: checksumOf(target, values, inputs) };
       remember(instants, key, { definition: number, count, known: [...known], instant }, 20_000);
     }
@@ -218,7 +221,7 @@ export function planSnapshots(target: TargetRow, vintages: readonly VintageWithV
     if (last) last.knownTo = new Date(time);
     planned.push({ knownFrom: new Date(time), knownTo: null, ...instant });
   }
-  remember(histories, definition, { inputs: seen, planned: planned.map((p) => ({ ...p })) }, 1_000);
+  remember(histories, definition, { inputs: seen, planned: mapped(planned, (p) => ({ ...p })) }, 1_000);
   return planned;
 }
 

@@ -9,6 +9,7 @@
  * opened.
  */
 import { createHash } from 'node:crypto';
+import { emptyList, mapped } from '@nst/shared/arrays';
 import { arrayParam, type PoolClient, type QueryConfig, type QueryResult, type QueryResultRow } from '@nst/shared/db';
 import { periodRange } from '@nst/shared/domain';
 import type { DocumentRecords, ObservationRecord, RejectRecord, TargetMentionRecord } from '../records';
@@ -151,10 +152,15 @@ interface ExistingRows {
 /** Multi-row INSERT helper: `($1, $2, …), (…)` for `rows` of equal length. */
 function valuesList(rows: ReadonlyArray<readonly unknown[]>, offset = 0): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
-  const tuples = rows.map((row) => `(${row.map((value) => {
-    params.push(value);
-    return `$${params.length + offset}`;
-  }).join(', ')})`);
+  const tuples = emptyList<string>();
+  for (const row of rows) {
+    const placeholders = emptyList<string>();
+    for (const value of row) {
+      params.push(value);
+      placeholders.push(`$${params.length + offset}`);
+    }
+    tuples.push(`(${placeholders.join(', ')})`);
+  }
   return { sql: tuples.join(', '), params };
 }
 
@@ -252,7 +258,7 @@ async function storeObservations(client: PoolClient, writes: Writes, items: read
   // shape not seen before (a batch's first stored rows, another kind of array), and this one in one
   // piece took 0.2–0.5 s to compile, eleven times in a pipeline run (BENCH_NODE_ARGS=--trace-opt).
   // One figure per key per document: a page that prints a figure twice keeps the first reading.
-  const uniques = items.map(({ records }) => {
+  const uniques = mapped(items, ({ records }) => {
     const unique = new Map<string, ObservationRecord>();
     for (const record of records.observations) if (!unique.has(keyOf(record))) unique.set(keyOf(record), record);
     return unique;
@@ -282,8 +288,12 @@ interface TouchedKeys {
  */
 async function lockTouchedKeys(client: PoolClient, items: readonly StoreItem[], uniques: ReadonlyArray<Map<string, ObservationRecord>>,
   publishedKeys: Array<Set<string>>): Promise<TouchedKeys | undefined> {
-  const documentIds = items.map((item) => item.ctx.documentId);
-  const indexOf = new Map(documentIds.map((id, i) => [id, i]));
+  const documentIds = emptyList<number>();
+  const indexOf = new Map<number, number>();
+  for (let i = 0; i < items.length; i += 1) {
+    documentIds.push(items[i]!.ctx.documentId);
+    indexOf.set(items[i]!.ctx.documentId, i);
+  }
   // The keys the documents published at their last store, in both tables. Read before the key
   // locks (only a document's own store, which its lock excludes, adds or removes its keys); the rows
   // themselves are read under the key locks, since a store of another document can move them.
@@ -294,21 +304,22 @@ async function lockTouchedKeys(client: PoolClient, items: readonly StoreItem[], 
            SELECT document_id, concat_ws('|', ${KEY_COLUMNS.join(', ')}) FROM core.observation WHERE document_id = ANY($1::bigint[])`,
     values: [documentIds],
   });
-  const storedKeys = items.map(() => new Set<string>());
-  for (const row of before.rows) storedKeys[indexOf.get(row.document_id)!]!.add(row.key);
-  // Every key a document touches, each counted for the first document of the batch that touches it.
+  // Every key a document touches (each set into its document's published keys), and the documents
+  // touching each key, the first of the batch first.
+  const touched = emptyList<Set<string>>();
+  for (let i = 0; i < items.length; i += 1) touched.push(new Set(uniques[i]!.keys()));
+  for (const row of before.rows) touched[indexOf.get(row.document_id)!]!.add(row.key);
   const touchedBy = new Map<string, number[]>();
-  const touched = items.map((_item, i) => new Set([...uniques[i]!.keys(), ...storedKeys[i]!]));
-  items.forEach((_item, i) => {
+  for (let i = 0; i < items.length; i += 1) {
     for (const key of touched[i]!) {
       const list = touchedBy.get(key);
       if (list) list.push(i);
       else touchedBy.set(key, [i]);
+      publishedKeys[i]!.add(key);
     }
-  });
+  }
+  if (touchedBy.size === 0) return undefined;
   const keys = [...touchedBy.keys()].sort();
-  for (const [i, published] of publishedKeys.entries()) for (const key of touched[i]!) published.add(key);
-  if (keys.length === 0) return undefined;
   // Then the keys, in key order (after every document lock, see storeDocuments): two batches
   // touching the same keys never deadlock, and never interleave.
   await client.query({ name: 'nst-lock-keys', text: LOCK_IN_ORDER, values: [arrayParam(keys)] });
@@ -356,7 +367,7 @@ async function readPublications(client: PoolClient, items: readonly StoreItem[],
     text: STATE_SQL,
     values: arrays(...keyArrays(keys), documentIds),
   });
-  const published = items.map(() => new Map<string, StoredRow>());
+  const published = mapped(items, () => new Map<string, StoredRow>());
   const pubsByKey = new Map<string, PublicationRow[]>();
   const add = (row: PublicationRow) => {
     const list = pubsByKey.get(row.key);
@@ -369,9 +380,12 @@ async function readPublications(client: PoolClient, items: readonly StoreItem[],
       continue;
     }
     const key = keys[r.key_index - 1]!;
+    // The literal, not the text read: a table is compared with literals, and V8 compiled those
+    // comparisons for its interned strings, which the text of a row is not always.
+    const table = r.kind === 'o' ? 'o' : 'q';
     const i = r.own === null ? undefined : indexOf.get(r.document_id);
     if (i === undefined) {
-      const stored: StoredRow = { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, documentId: r.document_id, own: undefined };
+      const stored: StoredRow = { table, id: r.id, value: r.value, validFrom: r.t1, documentId: r.document_id, own: undefined };
       add({ id: r.id, value: r.value, status: r.status, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url, key, stored, reading: undefined });
       continue;
     }
@@ -379,10 +393,10 @@ async function readPublications(client: PoolClient, items: readonly StoreItem[],
     if (published[i]!.has(key)) throw new Error(`storeDocuments: document ${r.document_id} has more than one publication of ${key}`);
     const [rawValue, unit, unitMult, basis, locator, parserVersion] = JSON.parse(r.own!) as [string, string, number, string, string, string];
     const own: OwnFields = { status: r.status, url: r.url, raw_value: rawValue, unit, unit_mult: unitMult, basis, locator, parser_version: parserVersion };
-    published[i]!.set(key, { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, documentId: r.document_id, own });
+    published[i]!.set(key, { table, id: r.id, value: r.value, validFrom: r.t1, documentId: r.document_id, own });
   }
   // The batch's readings replace what their documents stored.
-  const readings = items.map(({ ctx }, i) => {
+  const readings = mapped(items, ({ ctx }, i) => {
     const byKey = new Map<string, PublicationRow>();
     for (const [key, r] of uniques[i]!) {
       const before = published[i]!.get(key);
@@ -408,20 +422,28 @@ interface VintagePlan {
   quietInserts: PublicationRow[];
 }
 
+/**
+ * Whether a publication is stored as a vintage, or as a quiet publication. Not `row?.table === 'o'`:
+ * V8 compiles a comparison for the kinds of values it has met, and one that had met only tables
+ * threw planVintages' code away when the first publication stored nowhere came by.
+ */
+const isVintage = (row: StoredRow | undefined): row is StoredRow => row !== undefined && row.table === 'o';
+const isQuiet = (row: StoredRow | undefined): row is StoredRow => row !== undefined && row.table === 'q';
+
 /** Derive each key's vintages and compare them with what is stored; counts and changed keys go to `outcomes`. */
 function planVintages({ keys, touchedBy }: TouchedKeys, { published, pubsByKey, readings }: PublicationState, outcomes: MutableOutcome[]): VintagePlan {
   // Vintages: rows deleted (o→q: copied to the quiet table first), updated (their validity, and what
   // a reading says), inserted (from a reading, or moved from the quiet table).
-  const deletes: number[] = [];
-  const quietFromVintages: number[] = [];
-  const updates: Array<{ id: number; reading: Reading }> = [];
-  const inserts: PublicationRow[] = [];
-  const moves: PublicationRow[] = [];
+  const deletes = emptyList<number>();
+  const quietFromVintages = emptyList<number>();
+  const updates = emptyList<{ id: number; reading: Reading }>();
+  const inserts = emptyList<PublicationRow>();
+  const moves = emptyList<PublicationRow>();
   // Quiet publications: deleted (a batch document's that is gone or now opens a vintage), updated
   // and inserted (readings that open none).
-  const quietDeletes: number[] = [];
-  const quietUpdates: Array<{ id: number; publication: PublicationRow }> = [];
-  const quietInserts: PublicationRow[] = [];
+  const quietDeletes = emptyList<number>();
+  const quietUpdates = emptyList<{ id: number; publication: PublicationRow }>();
+  const quietInserts = emptyList<PublicationRow>();
   for (const key of keys) {
     const touching = touchedBy.get(key)!;
     const counts = outcomes[touching[0]!]!.counts;
@@ -430,13 +452,13 @@ function planVintages({ keys, touchedBy }: TouchedKeys, { published, pubsByKey, 
     const opens = new Set(wanted.map((vintage) => vintage.publication));
     // The key's stored vintages, the batch documents' included, by identity (time and document).
     const current = new Map<string, StoredRow>();
-    for (const p of publications) if (p.stored?.table === 'o') current.set(`${p.stored.validFrom}|${p.documentId}`, p.stored);
+    for (const p of publications) if (isVintage(p.stored)) current.set(`${p.stored.validFrom}|${p.documentId}`, p.stored);
     for (const i of touching) {
       const row = published[i]!.get(key);
-      if (row?.table === 'o') current.set(`${row.validFrom}|${row.documentId}`, row);
+      if (isVintage(row)) current.set(`${row.validFrom}|${row.documentId}`, row);
       // A quiet publication of a batch document goes if the document no longer states the key, or its reading now opens a vintage.
       const reading = readings[i]!.get(key);
-      if (row?.table === 'q' && (!reading || opens.has(reading))) quietDeletes.push(row.id);
+      if (isQuiet(row) && (!reading || opens.has(reading))) quietDeletes.push(row.id);
     }
     const existed = current.size > 0;
     let added = 0;
@@ -467,10 +489,10 @@ function planVintages({ keys, touchedBy }: TouchedKeys, { published, pubsByKey, 
     // quiet table; a reading is written there unless its document's quiet row already says the same.
     for (const p of publications) {
       if (opens.has(p)) continue;
-      if (p.stored?.table === 'o') quietFromVintages.push(p.stored.id);
+      if (isVintage(p.stored)) quietFromVintages.push(p.stored.id);
       else if (p.reading) {
         const { before, same } = p.reading;
-        if (before?.table === 'q') {
+        if (isQuiet(before)) {
           if (!same) quietUpdates.push({ id: before.id, publication: p });
         } else quietInserts.push(p);
       }
@@ -705,11 +727,11 @@ export async function storeRecords(client: PoolClient, records: DocumentRecords,
  * on the set of publications), and the round trips are shared. The documents must be distinct.
  */
 export async function storeDocuments(client: PoolClient, batch: readonly StoreItem[]): Promise<StoreOutcome[]> {
-  if (new Set(batch.map((item) => item.ctx.documentId)).size !== batch.length) throw new Error('storeDocuments: a document appears twice in one batch');
   // In document order: rows of their own (news items by URL) are then written in the same order by
-  // every batch, whichever replica runs it.
-  const items = [...batch].sort((a, b) => a.ctx.documentId - b.ctx.documentId);
-  const outcomes: MutableOutcome[] = items.map(() => ({
+  // every batch, whichever replica runs it. A copy by `mapped`, whatever kind of array the batch is (@nst/shared/arrays).
+  const items = mapped(batch, (item) => item).sort((a, b) => a.ctx.documentId - b.ctx.documentId);
+  if (new Set(mapped(items, (item) => item.ctx.documentId)).size !== items.length) throw new Error('storeDocuments: a document appears twice in one batch');
+  const outcomes = mapped(items, (): MutableOutcome => ({
     counts: { inserted: 0, revised: 0, unchanged: 0, removed: 0, news: 0, targetMentions: 0, rejects: 0 },
     changedKeys: new Set<string>(),
     touchedKeys: new Set<string>(),
@@ -718,14 +740,15 @@ export async function storeDocuments(client: PoolClient, batch: readonly StoreIt
   // a duplicate job of one of them, here or in another replica, waits, and sees this one's rows.
   await client.query({ name: 'nst-lock-documents', text: LOCK_IN_ORDER, values: [items.map((item) => `document|${item.ctx.documentId}`)] });
   // Whether each document already has mentions or rejects (null: not known, looked up when needed).
-  const existingRows: ExistingRows[] = items.map(() => ({ mentions: null, rejects: null }));
+  const existingRows = mapped(items, (): ExistingRows => ({ mentions: null, rejects: null }));
   // From the first write on, every statement goes through `writes`: none waits for the one before
   // it unless its result is needed (Writes.query).
   const writes = new Writes(client);
   try {
-    await storeObservations(client, writes, items, outcomes, existingRows, outcomes.map((outcome) => outcome.touchedKeys));
+    await storeObservations(client, writes, items, outcomes, existingRows, mapped(outcomes, (outcome) => outcome.touchedKeys));
 
-    for (const [i, { records, ctx }] of items.entries()) {
+    for (let i = 0; i < items.length; i += 1) {
+      const { records, ctx } = items[i]!;
       for (const item of records.news) {
         writes.send({
           text: `INSERT INTO core.news_item (document_id, url, title, lang, published_at, districts, industries, areas, summary, parser_version)
@@ -745,13 +768,13 @@ export async function storeDocuments(client: PoolClient, batch: readonly StoreIt
     }
 
     // Mentions and rejects belong to their document: made equal to this reading, touching only what differs.
-    await syncDocumentRows(writes, 'core.target_mention', MENTION_COLUMNS, items.map(({ records, ctx }, i) => {
+    await syncDocumentRows(writes, 'core.target_mention', MENTION_COLUMNS, mapped(items, ({ records, ctx }, i) => {
       const mentions = new Map<string, TargetMentionRecord>();
       for (const mention of records.targetMentions) if (!mentions.has(mention.locator)) mentions.set(mention.locator, mention);
       outcomes[i]!.counts.targetMentions = mentions.size;
       return { documentId: ctx.documentId, hasRows: existingRows[i]!.mentions, rows: [...mentions.values()].map((m) => mentionRow(m, ctx)) };
     }));
-    await syncDocumentRows(writes, 'core.reject', REJECT_COLUMNS, items.map(({ records, ctx }, i) => {
+    await syncDocumentRows(writes, 'core.reject', REJECT_COLUMNS, mapped(items, ({ records, ctx }, i) => {
       outcomes[i]!.counts.rejects = records.rejects.length;
       return { documentId: ctx.documentId, hasRows: existingRows[i]!.rejects, rows: records.rejects.map((r) => rejectRow(r, ctx)) };
     }));
@@ -799,7 +822,8 @@ interface WantedRows {
  */
 async function syncDocumentRows(writes: Writes, table: string, columns: readonly string[], documents: readonly WantedRows[]): Promise<void> {
   const list = columns.join(', ');
-  const lookup = documents.filter((d) => d.hasRows !== false).map((d) => d.documentId);
+  const lookup = emptyList<number>();
+  for (const d of documents) if (d.hasRows !== false) lookup.push(d.documentId);
   const { rows } = lookup.length === 0 ? { rows: [] }
     : await writes.query<{ id: number; document_id: number; key: string }>({
       text: `SELECT id, document_id, json_build_array(${list})::text AS key FROM ${table} WHERE document_id = ANY($1::bigint[])`, values: [lookup] });
