@@ -2,6 +2,7 @@
  * Which district a page or a sentence speaks of. The source registry's district always wins;
  * these helpers are for city-wide sources (news portals, the city bureau's district tables).
  */
+import { emptyList } from '@nst/shared/arrays';
 import type { District } from '@nst/shared/domain';
 
 const DISTRICT_WORDS: ReadonlyArray<{ district: District; pattern: RegExp }> = [
@@ -15,9 +16,16 @@ const DISTRICT_WORDS: ReadonlyArray<{ district: District; pattern: RegExp }> = [
  */
 const CITY_PATTERN = /上海市(?!宝山|金山)|全市|本市|\bShanghai's\b|\bShanghai Municipality\b|\bthe city(?:'s)?\b|\bcitywide\b/i;
 
+/** The districts of DISTRICT_WORDS a text names, in their order (a list by @nst/shared/arrays: its readers are compiled for one kind of array). */
+function namedDistricts(text: string): District[] {
+  const named = emptyList<District>();
+  for (const { pattern, district } of DISTRICT_WORDS) if (pattern.test(text)) named.push(district);
+  return named;
+}
+
 /** Every district a text mentions, in a fixed order (baoshan, jinshan, shanghai). */
 export function findDistricts(text: string): District[] {
-  const found: District[] = DISTRICT_WORDS.filter(({ pattern }) => pattern.test(text)).map(({ district }) => district);
+  const found = namedDistricts(text);
   if (CITY_PATTERN.test(text)) found.push('shanghai');
   return found;
 }
@@ -27,7 +35,7 @@ export function findDistricts(text: string): District[] {
  * when the title names both districts or none.
  */
 export function findPageDistrict(title: string): District | undefined {
-  const districts = DISTRICT_WORDS.filter(({ pattern }) => pattern.test(title)).map(({ district }) => district);
+  const districts = namedDistricts(title);
   if (districts.length === 1) return districts[0];
   if (districts.length === 0 && /上海|Shanghai/i.test(title)) return 'shanghai';
   return undefined;

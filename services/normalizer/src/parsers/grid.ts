@@ -3,6 +3,7 @@
  * sheet). Merged cells (rowspan/colspan, XLSX merges) are copied into every slot they cover, with
  * `spanned` set on the copies, so header labels reach every column below them.
  */
+import { emptyList } from '@nst/shared/arrays';
 import { isTag as isElement, type Element } from 'domhandler';
 import { findAll, findOne, nextElementSibling, prevElementSibling, textContent } from 'domutils';
 import { collapse, type PageQuery } from './page';
@@ -91,10 +92,15 @@ function readHtmlTable(table: Element, name: string): TableGrid {
 
 /** Pad ragged rows with empty cells so every row has the same width. */
 export function finishGrid(rows: Array<Array<GridCell | undefined>>, caption: string, notes: string, name: string): TableGrid {
-  const width = Math.max(0, ...rows.map((row) => row.length));
-  const filled = rows
-    .map((row) => Array.from({ length: width }, (_, col) => row[col] ?? { text: '', header: false, spanned: false, colspan: 1 }))
-    .filter((row) => row.some((cell) => cell.text !== ''));
+  let width = 0;
+  for (const row of rows) width = Math.max(width, row.length);
+  // Lists by @nst/shared/arrays: the table readers are compiled once, for one kind of array.
+  const filled = emptyList<GridCell[]>();
+  for (const row of rows) {
+    const cells = emptyList<GridCell>();
+    for (let col = 0; col < width; col += 1) cells.push(row[col] ?? { text: '', header: false, spanned: false, colspan: 1 });
+    if (cells.some((cell) => cell.text !== '')) filled.push(cells);
+  }
   return { rows: filled, width, caption, notes, name };
 }
 

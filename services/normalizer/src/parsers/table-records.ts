@@ -15,6 +15,7 @@
  *   catalog indicator is one `unknown_indicator` reject for the row, never a silent drop. A row
  *   without figures (一、工业 category rows, all "—") yields nothing.
  */
+import { emptyList, kept, mapped } from '@nst/shared/arrays';
 import type { District, GrowthBasis, Measure, ObservationStatus } from '@nst/shared/domain';
 import type { Indicator } from '@nst/shared/seeds';
 import { districtOfLabel, findPageDistrict } from '../districts';
@@ -134,11 +135,16 @@ function distinctTexts(row: GridCell[]): string[] {
 /** A row holding one text across the table (its title, "单位：亿元"), with no figure in it. */
 function isTitleRow(row: GridCell[], width: number): boolean {
   if (width < 2) return false;
-  const texts = [...new Set(row.map((cell) => cell.text).filter((text) => text !== ''))];
-  if (texts.length !== 1) return false;
-  const text = texts[0] ?? '';
+  const texts = new Set<string>();
+  let filled = 0;
+  for (const cell of row) {
+    if (cell.text === '') continue;
+    texts.add(cell.text);
+    filled += 1;
+  }
+  if (texts.size !== 1) return false;
+  const [text = ''] = texts;
   if (parseCell(text).kind === 'number') return false;
-  const filled = row.filter((cell) => cell.text !== '').length;
   // One merged cell across (nearly) the whole table, or a lone unit/title line.
   return filled >= width - 1 || /单位|计量|Unit/i.test(text) || filled === 1;
 }
@@ -193,12 +199,11 @@ const UNIT_HEADER = /^(?:计量)?单位$|^Unit$/i;
  * a column headed by a period or a measure (1-10月, 增长%) whose cells are unit words.
  */
 function findHeaderContradiction(columns: Column[], body: GridCell[][]): string | undefined {
-  const cellsOf = (column: Column) => body.filter((row) => !row[column.index]?.spanned).map((row) => row[column.index]?.text ?? '').filter((text) => text !== '');
-  const mostly = (texts: string[], test: (text: string) => boolean) => texts.length > 0 && texts.filter(test).length > texts.length / 2;
+  const mostly = (texts: string[], test: (text: string) => boolean) => texts.length > 0 && kept(texts, test).length > texts.length / 2;
   for (const column of columns) {
     const header = normalizeWidth(column.headers.join(' ')).trim();
     if (header === '') continue;
-    const texts = cellsOf(column);
+    const texts = cellTexts(body, column.index);
     if (UNIT_HEADER.test(header) && mostly(texts, (text) => parseCell(text).kind === 'number')) {
       return `column "${header}" holds figures (${texts.slice(0, 3).join(', ')}), not units: the body does not match the header (swapped columns?)`;
     }
@@ -210,13 +215,26 @@ function findHeaderContradiction(columns: Column[], body: GridCell[][]): string 
   return undefined;
 }
 
+/**
+ * The texts of a column's own cells (not those a span above fills), the empty ones left out. Made by
+ * @nst/shared/arrays: the table readers are compiled once, for one kind of array.
+ */
+function cellTexts(body: GridCell[][], index: number): string[] {
+  const texts = emptyList<string>();
+  for (const row of body) {
+    const cell = row[index];
+    if (cell !== undefined && !cell.spanned && cell.text !== '') texts.push(cell.text);
+  }
+  return texts;
+}
+
 function columnRole(index: number, header: string, body: GridCell[][]): ColumnRole {
   if (UNIT_HEADER.test(header.trim())) return 'unit';
   if (/序号|^No\.?$/i.test(header)) return 'skip';
-  const texts = body.filter((row) => !row[index]?.spanned).map((row) => row[index]?.text ?? '').filter((text) => text !== '');
+  const texts = cellTexts(body, index);
   if (texts.length === 0) return index === 0 ? 'label' : 'value';
-  const labels = texts.filter((text) => parseCell(text).kind === 'invalid' && parseUnit(text) === undefined && !/^[\d.,\s%]+$/.test(normalizeWidth(text)));
-  const units = texts.filter((text) => parseUnit(text) !== undefined);
+  const labels = kept(texts, (text) => parseCell(text).kind === 'invalid' && parseUnit(text) === undefined && !/^[\d.,\s%]+$/.test(normalizeWidth(text)));
+  const units = kept(texts, (text) => parseUnit(text) !== undefined);
   if (units.length > texts.length / 2) return 'unit';
   if (labels.length > texts.length / 2) return 'label';
   return 'value';
@@ -249,9 +267,9 @@ function isComparisonColumn(column: Column): boolean {
 
 /** Split side-by-side panels: each label column starts a panel running to the next. */
 function splitPanels(columns: Column[]): Column[][] {
-  const starts = columns.filter((column) => column.role === 'label').map((column) => column.index);
-  if (starts.length === 0) return [];
-  return starts.map((start, i) => columns.slice(start, starts[i + 1] ?? columns.length));
+  const starts = emptyList<number>();
+  for (const column of columns) if (column.role === 'label') starts.push(column.index);
+  return mapped(starts, (start, i) => columns.slice(start, starts[i + 1] ?? columns.length));
 }
 
 function latestColumnMonth(columns: Column[]): number | undefined {
