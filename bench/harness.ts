@@ -307,7 +307,9 @@ export async function startStage(stage: Stage, env: Record<string, string>, conf
   args.push(...bundleArgs(entry, flags.split(/\s+/).filter(Boolean)));
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', LOG_LEVEL: 'info', PORT: '0', ...bundleEnv(entry), ...tuning(), ...env },
+    // BENCH_LOG_LEVEL=debug: every job's log line (with BENCH_SERVICE_LOGS, a timeline of the run; it costs CPU).
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', PORT: '0',
+      ...bundleEnv(entry), ...tuning(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // BENCH_SERVICE_LOGS=dir: each service's output, stdout and stderr (its log, and what flags such
