@@ -160,7 +160,7 @@ export function planSnapshots(target: TargetRow, vintages: readonly VintageWithV
   const window = inputYears(target);
   const measures = inputMeasures(target);
   let first: number | undefined;
-  // Every list here is made by @nst/shared/arrays: one kind of array, for code V8 compiles once.
+  // The vintage lists here are made by @nst/shared/arrays: one kind of array, for code V8 compiles once.
   let read = emptyList<VintageWithValidity>();
   for (const v of vintages) {
     const time = v.validFrom.getTime();

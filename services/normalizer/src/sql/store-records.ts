@@ -380,12 +380,9 @@ async function readPublications(client: PoolClient, items: readonly StoreItem[],
       continue;
     }
     const key = keys[r.key_index - 1]!;
-    // The literal, not the text read: a table is compared with literals, and V8 compiled those
-    // comparisons for its interned strings, which the text of a row is not always.
-    const table = r.kind === 'o' ? 'o' : 'q';
     const i = r.own === null ? undefined : indexOf.get(r.document_id);
     if (i === undefined) {
-      const stored: StoredRow = { table, id: r.id, value: r.value, validFrom: r.t1, documentId: r.document_id, own: undefined };
+      const stored: StoredRow = { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, documentId: r.document_id, own: undefined };
       add({ id: r.id, value: r.value, status: r.status, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url, key, stored, reading: undefined });
       continue;
     }
@@ -393,7 +390,7 @@ async function readPublications(client: PoolClient, items: readonly StoreItem[],
     if (published[i]!.has(key)) throw new Error(`storeDocuments: document ${r.document_id} has more than one publication of ${key}`);
     const [rawValue, unit, unitMult, basis, locator, parserVersion] = JSON.parse(r.own!) as [string, string, number, string, string, string];
     const own: OwnFields = { status: r.status, url: r.url, raw_value: rawValue, unit, unit_mult: unitMult, basis, locator, parser_version: parserVersion };
-    published[i]!.set(key, { table, id: r.id, value: r.value, validFrom: r.t1, documentId: r.document_id, own });
+    published[i]!.set(key, { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, documentId: r.document_id, own });
   }
   // The batch's readings replace what their documents stored.
   const readings = mapped(items, ({ ctx }, i) => {
@@ -772,11 +769,11 @@ export async function storeDocuments(client: PoolClient, batch: readonly StoreIt
       const mentions = new Map<string, TargetMentionRecord>();
       for (const mention of records.targetMentions) if (!mentions.has(mention.locator)) mentions.set(mention.locator, mention);
       outcomes[i]!.counts.targetMentions = mentions.size;
-      return { documentId: ctx.documentId, hasRows: existingRows[i]!.mentions, rows: [...mentions.values()].map((m) => mentionRow(m, ctx)) };
+      return { documentId: ctx.documentId, hasRows: existingRows[i]!.mentions, rows: mapped([...mentions.values()], (m) => mentionRow(m, ctx)) };
     }));
     await syncDocumentRows(writes, 'core.reject', REJECT_COLUMNS, mapped(items, ({ records, ctx }, i) => {
       outcomes[i]!.counts.rejects = records.rejects.length;
-      return { documentId: ctx.documentId, hasRows: existingRows[i]!.rejects, rows: records.rejects.map((r) => rejectRow(r, ctx)) };
+      return { documentId: ctx.documentId, hasRows: existingRows[i]!.rejects, rows: mapped(records.rejects, (r) => rejectRow(r, ctx)) };
     }));
     // The stated publication time and the mark of the parser version, in one statement: a replay
     // leaves the rows as they were. Not prepared: a join with array parameters.
