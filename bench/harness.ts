@@ -259,7 +259,9 @@ export async function trackBackendCpu(pool: Pool, pollMs = 200): Promise<Backend
 
 /**
  * `cpuSeconds.postgres` split by service, from a {@link trackBackendCpu} window: the services'
- * backends by stage, the harness's own (`bench`), and `rest`, what none of them spent.
+ * backends by stage, the harness's own (`bench`), and `rest`, what none of them spent: never below
+ * zero, since each figure is rounded and the total and the backends are read at slightly different
+ * moments (a run whose backends spent it all read -0.1).
  */
 export function postgresByService(total: number, byApp: Record<string, number>): Record<string, number> {
   const split: Record<string, number> = {};
@@ -268,7 +270,7 @@ export function postgresByService(total: number, byApp: Record<string, number>):
     split[name] = round((split[name] ?? 0) + seconds, 1);
   }
   const named = Object.values(split).reduce((sum, seconds) => sum + seconds, 0);
-  return { ...split, rest: round(total - named, 1) };
+  return { ...split, rest: Math.max(0, round(total - named, 1)) };
 }
 
 /** Peak RSS of a live process from /proc/<pid>/status (VmHWM, kB). */
