@@ -258,11 +258,7 @@ async function storeObservations(client: PoolClient, writes: Writes, items: read
   // shape not seen before (a batch's first stored rows, another kind of array), and this one in one
   // piece took 0.2–0.5 s to compile, eleven times in a pipeline run (BENCH_NODE_ARGS=--trace-opt).
   // One figure per key per document: a page that prints a figure twice keeps the first reading.
-  const uniques = mapped(items, ({ records }) => {
-    const unique = new Map<string, ObservationRecord>();
-    for (const record of records.observations) if (!unique.has(keyOf(record))) unique.set(keyOf(record), record);
-    return unique;
-  });
+  const uniques = mapped(items, uniqueReadings);
   const touched = await lockTouchedKeys(client, items, uniques, publishedKeys);
   if (!touched) return;
   const state = await readPublications(client, items, uniques, touched, existingRows);
@@ -272,6 +268,18 @@ async function storeObservations(client: PoolClient, writes: Writes, items: read
   updateVintages(writes, plan.updates);
   insertVintages(writes, plan);
   writeQuietPublications(writes, plan);
+}
+
+/**
+ * A document's readings by key, the first of a key kept. A function of the module, not a closure
+ * made for each batch: such a closure, once hot enough for TurboFan, was compiled again for each
+ * new batch, its compiled code dropped with it (`--trace-opt`: readPublications' closure over its
+ * readings, 11 times a run).
+ */
+function uniqueReadings({ records }: StoreItem): Map<string, ObservationRecord> {
+  const unique = new Map<string, ObservationRecord>();
+  for (const record of records.observations) if (!unique.has(keyOf(record))) unique.set(keyOf(record), record);
+  return unique;
 }
 
 /** What a batch touches: its documents (and their places in it), and its keys in key order with the documents touching each. */
@@ -351,6 +359,13 @@ const STATE_SQL = `SELECT 'q' AS kind, p.id, k.i AS key_index, p.value::text AS 
           EXISTS (SELECT 1 FROM core.target_mention WHERE document_id = d.id OFFSET 0), EXISTS (SELECT 1 FROM core.reject WHERE document_id = d.id OFFSET 0)
    FROM unnest($6::bigint[]) AS d(id)`;
 
+/** Add a publication to its key's list. */
+function addPublication(pubsByKey: Map<string, PublicationRow[]>, row: PublicationRow): void {
+  const list = pubsByKey.get(row.key);
+  if (list) list.push(row);
+  else pubsByKey.set(row.key, [row]);
+}
+
 /** Read under the key locks: every publication of the keys, the batch's readings added (and whether each document has mentions or rejects, into `existingRows`). */
 async function readPublications(client: PoolClient, items: readonly StoreItem[], uniques: ReadonlyArray<Map<string, ObservationRecord>>,
   { documentIds, indexOf, keys }: TouchedKeys, existingRows: ExistingRows[]): Promise<PublicationState> {
@@ -369,11 +384,6 @@ async function readPublications(client: PoolClient, items: readonly StoreItem[],
   });
   const published = mapped(items, () => new Map<string, StoredRow>());
   const pubsByKey = new Map<string, PublicationRow[]>();
-  const add = (row: PublicationRow) => {
-    const list = pubsByKey.get(row.key);
-    if (list) list.push(row);
-    else pubsByKey.set(row.key, [row]);
-  };
   for (const r of stateRows) {
     if (r.kind === 'f') {
       existingRows[indexOf.get(r.id)!] = { mentions: r.has_mentions, rejects: r.has_rejects };
@@ -383,7 +393,7 @@ async function readPublications(client: PoolClient, items: readonly StoreItem[],
     const i = r.own === null ? undefined : indexOf.get(r.document_id);
     if (i === undefined) {
       const stored: StoredRow = { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, documentId: r.document_id, own: undefined };
-      add({ id: r.id, value: r.value, status: r.status, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url, key, stored, reading: undefined });
+      addPublication(pubsByKey, { id: r.id, value: r.value, status: r.status, publishedAt: new Date(r.t1), documentId: r.document_id, url: r.url, key, stored, reading: undefined });
       continue;
     }
     // A row of a batch document: what its new reading replaces. One per document and key, in one of the tables.
@@ -392,18 +402,20 @@ async function readPublications(client: PoolClient, items: readonly StoreItem[],
     const own: OwnFields = { status: r.status, url: r.url, raw_value: rawValue, unit, unit_mult: unitMult, basis, locator, parser_version: parserVersion };
     published[i]!.set(key, { table: r.kind, id: r.id, value: r.value, validFrom: r.t1, documentId: r.document_id, own });
   }
-  // The batch's readings replace what their documents stored.
-  const readings = mapped(items, ({ ctx }, i) => {
+  // The batch's readings replace what their documents stored (a loop, not a closure per batch: see uniqueReadings).
+  const readings = emptyList<Map<string, PublicationRow>>();
+  for (let i = 0; i < items.length; i += 1) {
+    const { ctx } = items[i]!;
     const byKey = new Map<string, PublicationRow>();
     for (const [key, r] of uniques[i]!) {
       const before = published[i]!.get(key);
       const reading: PublicationRow = { id: 0, value: r.value, status: r.status, publishedAt: ctx.validFrom, documentId: ctx.documentId, url: ctx.url, key,
         stored: undefined, reading: { r, ctx, before, same: samePublication(before, r, ctx) } };
       byKey.set(key, reading);
-      add(reading);
+      addPublication(pubsByKey, reading);
     }
-    return byKey;
-  });
+    readings.push(byKey);
+  }
   return { published, pubsByKey, readings };
 }
 
