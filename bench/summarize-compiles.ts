@@ -14,8 +14,10 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const COMPILED = /\[completed compiling 0x[0-9a-f]+ <JSFunction (?:(\S+) )?\(sfi = (0x[0-9a-f]+)\)>.*? - took [\d.]+, ([\d.]+), [\d.]+ ms\]/;
-const DEOPT = /\[bailout \(kind: ([^,]+), reason: ([^)]*)\): begin\. deoptimizing 0x[0-9a-f]+ <JSFunction (?:(\S+) )?\(sfi/;
+// A name may hold spaces (`get x`), or be absent (`<JSFunction (sfi = …)>`). Only TurboFan's
+// compilations count; an on-stack replacement (OSR) is counted apart from the function's own.
+const COMPILED = /\[completed compiling 0x[0-9a-f]+ <JSFunction (?:([^(]*?) )?\(sfi = (0x[0-9a-f]+)\)> \(target TURBOFAN\)( OSR)? - took [\d.]+, ([\d.]+), [\d.]+ ms\]/;
+const DEOPT = /\[bailout \(kind: ([^,]+), reason: ([^)]*)\): begin\. deoptimizing 0x[0-9a-f]+ <JSFunction (?:([^(]*?) )?\(sfi/;
 const WHERE = /;;; deoptimize at <([^>]+)>/;
 
 function summarize(file: string, top: number): void {
@@ -26,9 +28,9 @@ function summarize(file: string, top: number): void {
   lines.forEach((line, i) => {
     const compiled = COMPILED.exec(line);
     if (compiled) {
-      const [, name, sfi, ms] = compiled;
-      const key = `${name}@${sfi}`;
-      const entry = byFunction.get(key) ?? { name: name ?? '(anonymous)', times: [] };
+      const [, name, sfi, osr, ms] = compiled;
+      const key = `${name}@${sfi}${osr ?? ''}`;
+      const entry = byFunction.get(key) ?? { name: `${name ?? '(anonymous)'}${osr ? ' (OSR)' : ''}`, times: [] };
       entry.times.push(Number(ms));
       byFunction.set(key, entry);
       return;
@@ -36,7 +38,8 @@ function summarize(file: string, top: number): void {
     const deopt = DEOPT.exec(line);
     if (!deopt) return;
     deoptCount += 1;
-    const where = WHERE.exec(lines[i + 1] ?? '')?.[1]?.replace(/^.*\//, '');
+    // The place follows within a few lines (threads' output may interleave).
+    const where = lines.slice(i + 1, i + 4).map((next) => WHERE.exec(next)?.[1]).find((found) => found !== undefined)?.replace(/^.*\//, '');
     const key = `${deopt[3] ?? '(anonymous)'}: ${deopt[2]}${where ? ` at ${where}` : ''}`;
     deopts.set(key, (deopts.get(key) ?? 0) + 1);
   });
@@ -49,9 +52,11 @@ function summarize(file: string, top: number): void {
   const compilations = entries.reduce((sum, e) => sum + e.times.length, 0);
   console.log(`${basename(file)}: ${compilations} compilations, ${Math.round(total)} ms; ${again.reduce((sum, e) => sum + e.count - 1, 0)} again, ${Math.round(againMs)} ms; ${deoptCount} deopts`);
   for (const e of again.slice(0, top)) console.log(`  ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.count).padStart(2)}×  ${e.name}`);
-  const ours = [...deopts].filter(([key]) => /main\.mjs|parse-thread\.cjs/.test(key)).sort((a, b) => b[1] - a[1]);
-  if (ours.length > 0) console.log('  deopts in our bundles:');
-  for (const [key, count] of ours.slice(0, top)) console.log(`  ${String(count).padStart(4)}  ${key}`);
+  // With places (--trace-deopt-verbose), those in our bundles; without, every function's.
+  const placed = [...deopts].some(([key]) => key.includes(' at '));
+  const listed = [...deopts].filter(([key]) => !placed || /main\.mjs|parse-thread\.cjs/.test(key)).sort((a, b) => b[1] - a[1]);
+  if (listed.length > 0) console.log(placed ? '  deopts in our bundles:' : '  deopts (--trace-deopt-verbose says where):');
+  for (const [key, count] of listed.slice(0, top)) console.log(`  ${String(count).padStart(4)}  ${key}`);
 }
 
 const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '10' } }, allowPositionals: true });
@@ -59,4 +64,9 @@ if (positionals.length === 0) {
   console.error('usage: tsx bench/summarize-compiles.ts <service log>… [--top 10]');
   process.exit(2);
 }
-for (const file of positionals) summarize(file, Number(values.top));
+const top = Number(values.top);
+if (!Number.isInteger(top) || top < 0) {
+  console.error(`--top takes a whole number, not ${values.top}`);
+  process.exit(2);
+}
+for (const file of positionals) summarize(file, top);
