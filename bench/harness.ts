@@ -210,7 +210,7 @@ export function readCpuSecondsByName(name: string): number {
 }
 
 /** What {@link trackBackendCpu} hands back when stopped. */
-export interface BackendCpuTracker {
+interface BackendCpuTracker {
   /** Stop polling; CPU seconds each `application_name` spent in the tracked window. */
   stop(): Promise<Record<string, number>>;
 }
@@ -223,7 +223,7 @@ export interface BackendCpuTracker {
  * open through a run, so the split is nearly whole. What no tracked backend spent (the WAL writer,
  * the checkpointer, connections that came and went) is the rest of the `postgres` figure.
  */
-export async function trackBackendCpu(pool: Pool, pollMs = 200): Promise<BackendCpuTracker> {
+async function trackBackendCpu(pool: Pool, pollMs = 200): Promise<BackendCpuTracker> {
   const backends = new Map<number, { app: string; first: number; last: number }>();
   let first = true;
   const poll = async () => {
@@ -263,7 +263,7 @@ export async function trackBackendCpu(pool: Pool, pollMs = 200): Promise<Backend
  * zero, since each figure is rounded and the total and the backends are read at slightly different
  * moments (a run whose backends spent it all read -0.1).
  */
-export function postgresByService(total: number, byApp: Record<string, number>): Record<string, number> {
+function postgresByService(total: number, byApp: Record<string, number>): Record<string, number> {
   const split: Record<string, number> = {};
   for (const [app, seconds] of Object.entries(byApp)) {
     const name = app.replace(/^nst-/, '');
@@ -367,7 +367,7 @@ export async function startStage(stage: Stage, env: Record<string, string>, conf
 }
 
 /** CPU seconds of the services, PostgreSQL, Redis and this process (publisher, bench), for deltas. */
-export function sampleCpu(services: readonly ServiceProcess[]): Record<string, number> {
+function sampleCpu(services: readonly ServiceProcess[]): Record<string, number> {
   return {
     ...Object.fromEntries(services.map((service) => [service.stage, service.cpuSeconds()])),
     postgres: readCpuSecondsByName('postgres'),
@@ -376,8 +376,29 @@ export function sampleCpu(services: readonly ServiceProcess[]): Record<string, n
   };
 }
 
-export function cpuDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+function cpuDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.keys(after).map((key) => [key, round(after[key]! - (before[key] ?? 0), 1)]));
+}
+
+/** What a {@link startCpuWindow} measured: CPU seconds by process, and PostgreSQL's by service. */
+export interface CpuWindow {
+  cpuSeconds: Record<string, number>;
+  postgresByService: Record<string, number>;
+}
+
+/**
+ * Start measuring CPU for a measure's window: every process's ({@link sampleCpu}) and PostgreSQL's
+ * split by service ({@link trackBackendCpu}). `stop` ends the window.
+ */
+export async function startCpuWindow(services: readonly ServiceProcess[], pool: Pool): Promise<{ stop(): Promise<CpuWindow> }> {
+  const backends = await trackBackendCpu(pool);
+  const before = sampleCpu(services);
+  return {
+    async stop() {
+      const cpuSeconds = cpuDelta(before, sampleCpu(services));
+      return { cpuSeconds, postgresByService: postgresByService(cpuSeconds.postgres!, await backends.stop()) };
+    },
+  };
 }
 
 /** Environment shared by the three services of one run. */

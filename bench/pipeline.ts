@@ -6,18 +6,15 @@
  */
 import { enqueueSourceTick, fetchJobOptions, startPublisher, type Publisher } from '@nst/fetcher';
 import {
-  cpuDelta,
   createBenchDatabase,
   createBenchRedis,
   note,
   pendingJobs,
-  postgresByService,
   report,
   round,
-  sampleCpu,
   serviceEnv,
+  startCpuWindow,
   startStage,
-  trackBackendCpu,
   waitForDrain,
   type BenchConfig,
   type BenchDatabase,
@@ -64,8 +61,7 @@ export async function startPipelineRun(n: number, config: BenchConfig): Promise<
 export async function measurePipeline(run: PipelineRun, options: { timeoutMs: number }): Promise<void> {
   const { site, db, redis } = run;
   const tick = `bench-${Date.now()}`;
-  const backends = await trackBackendCpu(db.pool);
-  const cpuBefore = sampleCpu(run.services);
+  const cpu = await startCpuWindow(run.services, db.pool);
   const started = performance.now();
   // One tick per source, as the scheduler would enqueue: the entry page discovers the rest.
   for (const source of site.sources) await enqueueSourceTick(redis.queues, source, tick, fetchJobOptions(5, 1000), 'manual');
@@ -83,8 +79,7 @@ export async function measurePipeline(run: PipelineRun, options: { timeoutMs: nu
     },
   });
   const seconds = (drained - started) / 1000;
-  const cpuSeconds = cpuDelta(cpuBefore, sampleCpu(run.services));
-  const postgres = postgresByService(cpuSeconds.postgres!, await backends.stop());
+  const { cpuSeconds, postgresByService } = await cpu.stop();
 
   const { rows } = await db.pool.query(
     `SELECT (SELECT count(*) FROM raw.document WHERE source_key LIKE 'bench-%')::int AS pages,
@@ -109,7 +104,7 @@ export async function measurePipeline(run: PipelineRun, options: { timeoutMs: nu
     peakRssMb: peak,
     cpuSeconds,
     // PostgreSQL's CPU by the service whose connections spent it; `rest`: its background processes and the like.
-    postgresByService: postgres,
+    postgresByService,
     // What the target is in: 250 pages/s on two cores is 8 ms of CPU a page over every process.
     cpuMsPerPage: round((Object.values(cpuSeconds).reduce((sum, seconds) => sum + seconds, 0) * 1000) / counts.pages),
     // From the fetcher's last page to the last aggregate, and the most documents that waited to be normalized.

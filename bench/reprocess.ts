@@ -6,7 +6,7 @@
  * (the cost of a reprocess after a parser change, when every digest differs).
  */
 import { spawn } from 'node:child_process';
-import { cpuDelta, note, postgresByService, report, ROOT, round, sampleCpu, trackBackendCpu, waitForDrain } from './harness';
+import { note, report, ROOT, round, startCpuWindow, waitForDrain } from './harness';
 import type { PipelineRun } from './pipeline';
 import { bundleArgs } from '../scripts/bundles';
 
@@ -20,8 +20,7 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
   const ceilingBefore = await options.measureCeiling();
   const { rows } = await run.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM raw.document WHERE role = 'document'");
   const documents = rows[0]!.n;
-  const backends = await trackBackendCpu(run.db.pool);
-  const cpuBefore = sampleCpu(run.services);
+  const cpu = await startCpuWindow(run.services, run.db.pool);
   const started = performance.now();
   const spawnedAt = Date.now();
   const child = spawn(process.execPath, [...bundleArgs('packages/cli/src/main.ts'), 'reprocess', ...(options.full ? ['--full'] : [])], {
@@ -37,8 +36,7 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
   const enqueuedAt = performance.now();
   const drained = await waitForDrain(run.redis.queues, { timeoutMs: options.timeoutMs, label: `reprocess${options.full ? ' --full' : ''} n=${run.n}` });
   const seconds = (drained - started) / 1000;
-  const cpuSeconds = cpuDelta(cpuBefore, sampleCpu(run.services));
-  const postgres = postgresByService(cpuSeconds.postgres!, await backends.stop());
+  const { cpuSeconds, postgresByService } = await cpu.stop();
   // When the normalizer started the first of these jobs (BullMQ keeps the completed ones): what
   // the command's start-up and first round trip cost the measure.
   const done = await run.redis.queues.normalize.getJobs(['completed']);
@@ -63,6 +61,6 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
     ofArticleParse: round(documentsPerSecond / articleCeiling, 2),
     peakRssMb: Object.fromEntries(run.services.map((service) => [service.stage, service.peakRssMb()])),
     cpuSeconds,
-    postgresByService: postgres,
+    postgresByService,
   });
 }
