@@ -180,8 +180,7 @@ const keyColumnsOf = (records: readonly ObservationRecord[]): string[][] =>
  * looked up key by key in the table's key index. The subquery is a fence (`OFFSET 0`): joined
  * plainly, the planner hashed the whole table whenever it guessed that cheaper. With random_page_cost
  * at its default it did so below about 25,000 vintages, and in a benchmark run it took 15–20 ms a
- * batch against 1–4 ms for the lookups (a fifth of the batches of an N = 200 run). A table of a
- * few pages is still scanned, key by key, which is cheaper there.
+ * batch against 1–4 ms for the lookups (a fifth of the batches of an N = 200 run).
  */
 const byKey = (table: string, alias: string) => `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS k(district, indicator, measure, accumulation, period, i)
   CROSS JOIN LATERAL (SELECT * FROM ${table} ${alias} WHERE (${alias}.indicator, ${alias}.district, ${alias}.period, ${alias}.measure, ${alias}.accumulation)
@@ -196,6 +195,18 @@ export const KEY_COLUMNS = ['district', 'indicator', 'measure', 'accumulation', 
  * (about 130,000 a backfill of the benchmark's site, each sent, parsed and dropped).
  */
 const LOCK_IN_ORDER = 'SELECT count(pg_advisory_xact_lock(h))::int AS locked FROM (SELECT hashtextextended(k, 7270) AS h FROM unnest($1::text[]) AS k ORDER BY k) locks';
+
+/**
+ * The first statement of every store transaction. Every statement of a store finds its rows by
+ * key, id or document in an index, a few hundred at most, and is prepared (`name`): parsed once
+ * per connection, and after five executions run on one generic plan instead of being planned for
+ * every batch (the state read took 0.4–0.9 ms to plan, more than many of them take to run). A
+ * generic plan made while a table was nearly empty scanned it whole, for every key, for as long as
+ * the connection lived, since the tables grow from nothing under the store; with sequential scans
+ * off in the store's transactions, every plan, custom or generic, made while the tables are empty
+ * or large, looks its rows up in the index. LOCAL: it ends with the transaction.
+ */
+const INDEX_LOOKUPS = 'SET LOCAL enable_seqscan = off';
 
 /** One document to store: its records and where they come from. */
 export interface StoreItem {
@@ -375,10 +386,9 @@ async function readPublications(client: PoolClient, items: readonly StoreItem[],
   // place in `keys`, times as epoch milliseconds, and for the batch documents' own rows what a new
   // reading is compared with (`own`); a publication that moves between the tables is copied there.
   // Read under the document and key locks, so a concurrent store of the same documents or keys has
-  // committed or not begun. Not prepared (no `name`): a generic plan made while a table is nearly
-  // empty would scan it for every key for as long as the connection lives, where a plan made for
-  // each batch sees the table's size now and looks the keys up in its index.
+  // committed or not begun. Prepared: see INDEX_LOOKUPS.
   const { rows: stateRows } = await client.query<StateRow>({
+    name: 'nst-state-read',
     text: STATE_SQL,
     values: arrays(...keyArrays(keys), documentIds),
   });
@@ -577,12 +587,13 @@ class Writes {
 /** Every row deleted was read under the locks: the counts say so, or the transaction fails. */
 function deleteRows(writes: Writes, { quietDeletes, deletes, quietFromVintages }: VintagePlan): void {
   if (quietDeletes.length > 0) {
-    writes.send({ text: 'DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[])', values: arrays(quietDeletes) },
+    writes.send({ name: 'nst-delete-quiet-publications', text: 'DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[])', values: arrays(quietDeletes) },
       ({ rowCount }) => expectRows(rowCount, quietDeletes.length, 'quiet publications to delete'));
   }
   if (deletes.length > 0) {
     // A vintage another document's publication opened, and that opens none now, stays as a quiet publication.
     writes.send<{ deleted: number; kept: number }>({
+      name: 'nst-delete-vintages',
       text: `WITH gone AS (DELETE FROM core.observation WHERE id = ANY($1::bigint[]) RETURNING *),
             kept AS (INSERT INTO core.quiet_publication (${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, published_at, document_id)
                      SELECT ${KEY_COLUMNS.join(', ')}, ${FIELDS.join(', ')}, valid_from, document_id FROM gone WHERE id = ANY($2::bigint[]) RETURNING 1)
@@ -596,14 +607,12 @@ function deleteRows(writes: Writes, { quietDeletes, deletes, quietFromVintages }
   }
 }
 
-/**
- * Vintages of the batch's documents whose reading changed: each row takes what its reading says.
- * Not prepared: a generic plan, made while the table was small, joins by scanning it whole.
- */
+/** Vintages of the batch's documents whose reading changed: each row takes what its reading says. */
 function updateVintages(writes: Writes, updates: VintagePlan['updates']): void {
   if (updates.length === 0) return;
   // Under the locks every row is there, and the counts say so.
   writes.send({
+    name: 'nst-update-vintages',
     text: `UPDATE core.observation o SET ${FIELDS.map((c) => `${c} = v.${c}`).join(', ')}, recorded_at = now()
      FROM unnest($1::bigint[], ${arrayParams(FIELD_TYPES, 2)}) AS v(id, ${FIELDS.join(', ')})
      WHERE o.id = v.id`,
@@ -639,6 +648,7 @@ function insertVintages(writes: Writes, { inserts, moves }: VintagePlan): void {
   if (inserts.length > 0) {
     // Readings: in the order of `inserts` (keys in order), so the ids follow it.
     writes.send({
+      name: 'nst-insert-vintages',
       text: `INSERT INTO core.observation (${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from)
        SELECT ${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from
        FROM unnest(${arrayParams(['text', 'text', 'text', 'text', 'text', 'date', 'date', ...FIELD_TYPES, 'bigint', 'timestamptz'], 1)})
@@ -652,6 +662,7 @@ function insertVintages(writes: Writes, { inserts, moves }: VintagePlan): void {
     // Quiet publications of other documents that open a vintage now move to core.observation.
     // valid_from is the publication time to the millisecond, as a reading's is (isoOf).
     writes.send({
+      name: 'nst-open-vintages',
       text: `WITH moved AS (DELETE FROM core.quiet_publication WHERE id = ANY($1::bigint[]) RETURNING *)
        INSERT INTO core.observation (${KEY_COLUMNS.join(', ')}, period_start, period_end, ${FIELDS.join(', ')}, document_id, valid_from)
        SELECT ${KEY_COLUMNS.map((c) => `p.${c}`).join(', ')}, v.period_start, v.period_end, ${FIELDS.map((c) => `p.${c}`).join(', ')}, p.document_id,
@@ -668,6 +679,7 @@ function insertVintages(writes: Writes, { inserts, moves }: VintagePlan): void {
 function writeQuietPublications(writes: Writes, { quietUpdates, quietInserts }: VintagePlan): void {
   if (quietUpdates.length > 0) {
     writes.send({
+      name: 'nst-update-quiet-publications',
       text: `UPDATE core.quiet_publication q SET ${FIELDS.map((c) => `${c} = v.${c}`).join(', ')}, published_at = v.published_at
        FROM unnest($1::bigint[], $2::timestamptz[], ${arrayParams(FIELD_TYPES, 3)}) AS v(id, published_at, ${FIELDS.join(', ')})
        WHERE q.id = v.id`,
@@ -745,6 +757,7 @@ export async function storeDocuments(client: PoolClient, batch: readonly StoreIt
     changedKeys: new Set<string>(),
     touchedKeys: new Set<string>(),
   }));
+  await client.query(INDEX_LOOKUPS);
   // The documents first, in one order (their keys are only known once their stored rows are read):
   // a duplicate job of one of them, here or in another replica, waits, and sees this one's rows.
   await client.query({ name: 'nst-lock-documents', text: LOCK_IN_ORDER, values: [items.map((item) => `document|${item.ctx.documentId}`)] });
@@ -788,8 +801,9 @@ export async function storeDocuments(client: PoolClient, batch: readonly StoreIt
       return { documentId: ctx.documentId, hasRows: existingRows[i]!.rejects, rows: mapped(records.rejects, (r) => rejectRow(r, ctx)) };
     }));
     // The stated publication time and the mark of the parser version, in one statement: a replay
-    // leaves the rows as they were. Not prepared: a join with array parameters.
+    // leaves the rows as they were.
     writes.send({
+      name: 'nst-mark-documents',
       text: `UPDATE raw.document d
        SET published_at = coalesce(v.published_at, d.published_at),
            normalized_at = CASE WHEN d.normalized_at IS NULL OR d.parser_version IS DISTINCT FROM v.parser_version THEN now() ELSE d.normalized_at END,
