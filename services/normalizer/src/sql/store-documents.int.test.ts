@@ -1,7 +1,8 @@
 /**
  * Storing several documents in one transaction (storeDocuments) against real PostgreSQL and Redis:
  * the database ends exactly as storing them one by one leaves it, whatever the order; a replay
- * changes nothing; each document is told the keys whose vintages it changed; and through
+ * changes nothing; each document is told the keys whose vintages it changed; its statements are
+ * planned once per connection, on index look-ups even when planned on empty tables; and through
  * normalizeDocument, one document that cannot be stored fails alone while the others of its batch
  * are stored, and a backlog is stored in a second transaction beside one that waits, to the same end.
  */
@@ -23,7 +24,7 @@ import { parseDocument } from '../parsers/index';
 import { packParse, type ObservationRecord } from '../records';
 import { loadTestCatalog, readCase } from '../testing';
 import { loadDocument } from './load-document';
-import { storeDocuments, storeRecords, type StoreCounts, type StoreItem, type StoreOutcome } from './store-records';
+import { INDEX_LOOKUPS, storeDocuments, storeRecords, type StoreCounts, type StoreItem, type StoreOutcome } from './store-records';
 
 const logger = createLogger({ service: 'store-documents-test', level: 'silent' });
 
@@ -486,6 +487,46 @@ describe('storeDocuments', () => {
     const [item, other] = await readBatch(['original', 'twoLevel']);
     await expect(storeBatch([item!, other!, item!])).rejects.toThrow(/a document appears twice in one batch/);
     expect(await fingerprint(batch.pool)).toEqual(before);
+  });
+});
+
+describe('storeDocuments, planned while the tables are empty', () => {
+  let db: TestDatabase;
+  let catalog: IndicatorCatalog;
+  beforeAll(async () => {
+    [db, catalog] = await Promise.all([createTestDatabase(), loadTestCatalog()]);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('p: its statements are planned once per connection, and look their rows up in an index even when planned on empty tables', async () => {
+    const ids = [await archive(db.pool, 'original'), await archive(db.pool, 'twoLevel'), await archive(db.pool, 'newsZh')];
+    const items = await Promise.all(ids.map((documentId) => storedItemNow(db.pool, catalog, documentId)));
+    const client = await db.pool.connect();
+    try {
+      // The first store on this connection: every table it reads is empty.
+      await client.query('BEGIN');
+      await storeDocuments(client, items);
+      await client.query('COMMIT');
+      const { rows: prepared } = await client.query<{ name: string; types: string[]; generic: number; custom: number }>(
+        `SELECT name, parameter_types::text[] AS types, generic_plans::int AS generic, custom_plans::int AS custom
+         FROM pg_prepared_statements WHERE name LIKE 'nst-%' ORDER BY name`);
+      expect(prepared.map((p) => p.name)).toEqual(expect.arrayContaining(['nst-state-read', 'nst-keys-of-documents', 'nst-insert-vintages', 'nst-mark-documents']));
+      // Run on a generic plan from the first execution: never planned again for a batch.
+      expect(prepared.filter((p) => p.custom > 0 || p.generic === 0)).toEqual([]);
+      // The plans they run on (made on empty tables; the store's settings, should one be made again).
+      await client.query('BEGIN');
+      await client.query(INDEX_LOOKUPS);
+      for (const { name, types } of prepared) {
+        const { rows: plan } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) EXECUTE "${name}"(${types.map((type) => `NULL::${type}`).join(', ')})`);
+        const text = plan.map((row) => row['QUERY PLAN']).join('\n');
+        expect(text, name).not.toMatch(/Seq Scan/);
+      }
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
   });
 });
 

@@ -199,14 +199,14 @@ const LOCK_IN_ORDER = 'SELECT count(pg_advisory_xact_lock(h))::int AS locked FRO
 /**
  * The first statement of every store transaction. Every statement of a store finds its rows by
  * key, id or document in an index, a few hundred at most, and is prepared (`name`): parsed once
- * per connection, and after five executions run on one generic plan instead of being planned for
- * every batch (the state read took 0.4–0.9 ms to plan, more than many of them take to run). A
- * generic plan made while a table was nearly empty scanned it whole, for every key, for as long as
- * the connection lived, since the tables grow from nothing under the store; with sequential scans
- * off in the store's transactions, every plan, custom or generic, made while the tables are empty
- * or large, looks its rows up in the index. LOCAL: it ends with the transaction.
+ * per connection and run on one generic plan, instead of being parsed and planned for every batch
+ * (the state read took 0.4–0.9 ms to plan, more than many of the statements take to run). The
+ * tables grow from nothing under the store, and a generic plan made while one was nearly empty
+ * scanned it whole, for every key, for as long as the connection lived; with sequential scans off
+ * in the store's transactions, a plan made while the tables are empty or large looks its rows up
+ * in the index. LOCAL: both end with the transaction.
  */
-const INDEX_LOOKUPS = 'SET LOCAL enable_seqscan = off';
+export const INDEX_LOOKUPS = 'SET LOCAL enable_seqscan = off; SET LOCAL plan_cache_mode = force_generic_plan';
 
 /** One document to store: its records and where they come from. */
 export interface StoreItem {
