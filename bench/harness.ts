@@ -227,7 +227,7 @@ async function trackBackendCpu(pool: Pool, pollMs = 200): Promise<BackendCpuTrac
   const backends = new Map<number, { app: string; first: number; last: number }>();
   let first = true;
   const poll = async () => {
-    // Prepared: the view's plan took PostgreSQL about 1.3 ms a poll, half a second of a run's CPU.
+    // Prepared: planning the view took PostgreSQL about 1.3 ms a poll, a quarter of a second a run.
     const { rows } = await pool.query<{ pid: number; app: string }>({
       name: 'bench-backends',
       text: "SELECT pid, application_name AS app FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'",
