@@ -27,6 +27,12 @@ export const FetchJob = z.object({
   role: z.enum(['list', 'document']).optional(),
   /** The scheduler tick (ISO time) this job descends from; keeps one job per URL per tick. */
   tick: z.string().optional(),
+  /**
+   * The host's turn (Redis clock, epoch ms) that an earlier run of this job reserved before it went
+   * back to the queue to wait for it (politeness): the job starts its request at that turn instead
+   * of queueing again.
+   */
+  turnAt: z.number().int().optional(),
 });
 export type FetchJob = z.infer<typeof FetchJob>;
 

@@ -18,6 +18,22 @@ export function outageDelayMs(consecutiveLosses: number, random = Math.random): 
   return Math.round(base * (0.75 + random() * 0.5));
 }
 
+/**
+ * Thrown by a handler whose job cannot run yet (a fetch whose host's turn is minutes away): the
+ * job goes back to the queue, delayed until `untilMs` (epoch ms), without spending an attempt,
+ * so that it does not hold one of the worker's places while it waits. `data`, when given, replaces
+ * the job's data first (what the job reserved for its next run).
+ */
+export class DeferJob extends Error {
+  override readonly name = 'DeferJob';
+  constructor(
+    readonly untilMs: number,
+    readonly data?: Record<string, unknown>,
+  ) {
+    super(`job deferred until ${new Date(untilMs).toISOString()}`);
+  }
+}
+
 /** Options for {@link createWorker}. */
 export interface CreateWorkerOptions {
   queue: QueueName;
@@ -46,6 +62,11 @@ export function createWorker<R>(handler: (job: Job) => Promise<R>, options: Crea
         options.metrics?.jobsCompleted.inc({ queue: options.queue, job: job.name });
         return result;
       } catch (error) {
+        if (token && error instanceof DeferJob) {
+          if (error.data) await job.updateData(error.data);
+          await job.moveToDelayed(error.untilMs, token);
+          throw new DelayedError();
+        }
         if (token && isConnectionLoss(error)) {
           // PostgreSQL is away: not the job's fault, so it spends no attempt. It goes back to the
           // queue (delayed) and runs again when the server answers; its effects are idempotent.

@@ -5,7 +5,7 @@ import type { Source } from '@nst/shared/seeds';
 import type { Redis } from 'ioredis';
 import type { FetcherEnv } from './env';
 import type { FetchDeps } from './jobs/fetch-source';
-import { createHostRateLimiter } from './rate-limit';
+import { createPolitenessGate } from './rate-limit';
 import { createRobotsCache } from './robots';
 import { createGuard } from './ssrf';
 import { fetchJobOptions } from './worker';
@@ -15,14 +15,14 @@ export interface CreateFetchDepsOptions {
   env: Pick<
     FetcherEnv,
     'NST_OFFLINE' | 'NST_PUBLISHER_URL' | 'NST_QUEUE_PREFIX' | 'FETCH_USER_AGENT' | 'FETCH_CONNECT_TIMEOUT_MS' | 'FETCH_MAX_REDIRECTS' | 'ROBOTS_CACHE_SECONDS' | 'FETCH_ATTEMPTS' | 'FETCH_BACKOFF_MS'
-  >;
+  > & Partial<Pick<FetcherEnv, 'FETCH_MAX_POLITE_WAIT_MS'>>;
   pool: Pool;
   queues: Queues;
   redis: Redis;
   logger: Logger;
   /** The registry: its hosts are the only ones the guard lets through. */
   sources: readonly Source[];
-  /** `off`: no per-host delay (offline runs against our own publisher); default `registry`. */
+  /** `off`: no per-host delay and no limit per source (offline runs against our own publisher); default `registry`. */
   politeness?: 'registry' | 'off';
 }
 
@@ -40,7 +40,8 @@ export function createFetchDeps(options: CreateFetchDepsOptions): FetchDeps {
       publisherOrigin: env.NST_OFFLINE ? new URL(env.NST_PUBLISHER_URL).origin : undefined,
     }),
     robots: createRobotsCache(env.FETCH_USER_AGENT, env.ROBOTS_CACHE_SECONDS),
-    rateLimiter: createHostRateLimiter(options.redis, env.NST_QUEUE_PREFIX),
+    politenessGate: createPolitenessGate(options.redis, env.NST_QUEUE_PREFIX),
+    maxPoliteWaitMs: env.FETCH_MAX_POLITE_WAIT_MS ?? 1_000,
     userAgent: env.FETCH_USER_AGENT,
     connectTimeoutMs: env.FETCH_CONNECT_TIMEOUT_MS,
     maxRedirects: env.FETCH_MAX_REDIRECTS,

@@ -7,6 +7,12 @@ export const FetcherEnv = z.object({
   PORT: intVar(9101, 0, 65535),
   /** Concurrent fetch jobs per replica (each still waits for its host's rate limit). */
   FETCH_CONCURRENCY: intVar(8, 1, 256),
+  /**
+   * Longest a fetch job waits for its host's turn in its worker place, in ms. A job whose turn is
+   * further away goes back to the queue, delayed until then, and the place takes the next job
+   * (another host's): one slow host's backlog does not hold the fetcher's places.
+   */
+  FETCH_MAX_POLITE_WAIT_MS: intVar(1_000, 0, 60_000),
   /** Attempts per fetch job (network errors, 5xx, 408, 429 are retried). */
   FETCH_ATTEMPTS: intVar(5, 1, 20),
   /** Base delay of the exponential backoff between attempts, in ms (jittered ±50%). */

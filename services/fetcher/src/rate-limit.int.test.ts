@@ -2,9 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createRedis } from '@nst/shared/redis';
 import { createTestRedis, type TestRedis } from '@nst/shared/testing';
-import { createHostRateLimiter } from './rate-limit';
+import { createPolitenessGate, type StartResult } from './rate-limit';
 
-describe('per-host rate limit shared by replicas', () => {
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function started(result: StartResult): Extract<StartResult, { started: true }> {
+  if (!result.started) throw new Error(`not started: ${result.busy} busy for ${result.waitMs} ms`);
+  return result;
+}
+
+describe('politeness shared by replicas', () => {
   let redis: TestRedis;
   let a: Redis;
   let b: Redis;
@@ -19,18 +26,61 @@ describe('per-host rate limit shared by replicas', () => {
     await redis.cleanup();
   });
 
-  it('gives two replicas requesting one host slots at least minDelay apart', async () => {
-    // Two replicas = two connections and two limiters over the same Redis keys.
-    const replicas = [createHostRateLimiter(a, redis.prefix), createHostRateLimiter(b, redis.prefix)];
-    const slots = (await Promise.all([0, 1, 2, 3, 4, 5].map((i) => replicas[i % 2]!.acquire('tjj.sh.gov.cn', 200)))).map((r) => r.slotAt);
-    slots.sort((x, y) => x - y);
-    // Slots are reserved on Redis's clock, so the spacing is exact whatever the load on this machine.
+  it('gives two replicas turns on one host at least minDelay apart', async () => {
+    // Two replicas = two connections and two gates over the same Redis keys.
+    const replicas = [createPolitenessGate(a, redis.prefix), createPolitenessGate(b, redis.prefix)];
+    const turns = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => replicas[i % 2]!.reserve('tjj.sh.gov.cn', 200)));
+    const slots = turns.map((turn) => turn.slotAt).sort((x, y) => x - y);
+    // Turns are reserved on Redis's clock, so the spacing is exact whatever the load on this machine.
     for (let i = 1; i < slots.length; i += 1) expect(slots[i]! - slots[i - 1]!).toBeGreaterThanOrEqual(200);
+    // The last turn is five delays away: the reservation outlives the delay it was made with.
+    expect(Math.max(...turns.map((turn) => turn.waitMs))).toBeGreaterThanOrEqual(5 * 200 - 50);
   });
 
   it('keeps hosts independent', async () => {
-    const limiter = createHostRateLimiter(a, redis.prefix);
-    await limiter.acquire('www.jinshan.gov.cn', 5_000);
-    expect((await limiter.acquire('xxgk.shbsq.gov.cn', 5_000)).waitedMs).toBe(0);
+    const gate = createPolitenessGate(a, redis.prefix);
+    await gate.reserve('www.jinshan.gov.cn', 5_000);
+    expect((await gate.reserve('xxgk.shbsq.gov.cn', 5_000)).waitMs).toBe(0);
+  });
+
+  it('refuses a start while the host\'s last one is younger than minDelay, whatever turn the caller holds', async () => {
+    const [gateA, gateB] = [createPolitenessGate(a, redis.prefix), createPolitenessGate(b, redis.prefix)];
+    const request = { host: 'english.shanghai.gov.cn', minDelayMs: 300, source: 'sh-news-en', concurrency: 4, leaseMs: 5_000 };
+    const first = started(await gateA.start(request));
+    const refused = await gateB.start(request);
+    expect(refused).toMatchObject({ started: false, busy: 'host' });
+    const waitMs = (refused as { waitMs: number }).waitMs;
+    expect(waitMs).toBeGreaterThan(0);
+    expect(waitMs).toBeLessThanOrEqual(300);
+    await sleep(waitMs);
+    const second = started(await gateB.start(request));
+    expect(second.at - first.at).toBeGreaterThanOrEqual(300);
+    await first.lease.release();
+    await second.lease.release();
+  });
+
+  it('lets at most `concurrency` requests of a source be in flight, across replicas and hosts', async () => {
+    const [gateA, gateB] = [createPolitenessGate(a, redis.prefix), createPolitenessGate(b, redis.prefix)];
+    // Hosts of their own, so that only the source's limit can refuse.
+    const request = (host: string) => ({ host, minDelayMs: 1, source: 'js-bulletin', concurrency: 2, leaseMs: 5_000 });
+    const one = started(await gateA.start(request('h1.test')));
+    const two = started(await gateB.start(request('h2.test')));
+    const third = await gateA.start(request('h3.test'));
+    expect(third).toMatchObject({ started: false, busy: 'source' });
+    // Its wait is bounded by the first lease's expiry.
+    expect((third as { waitMs: number }).waitMs).toBeLessThanOrEqual(5_000);
+    await one.lease.release();
+    const four = started(await gateB.start(request('h4.test')));
+    await Promise.all([two.lease.release(), four.lease.release(), four.lease.release()]);
+    await started(await gateA.start(request('h5.test'))).lease.release();
+  });
+
+  it('frees the place of a request whose replica died without releasing it, once its lease expires', async () => {
+    const gate = createPolitenessGate(a, redis.prefix);
+    const request = (host: string) => ({ host, minDelayMs: 1, source: 'bs-news', concurrency: 1, leaseMs: 200 });
+    started(await gate.start(request('k1.test'))); // never released: the replica is gone
+    expect(await gate.start(request('k2.test'))).toMatchObject({ started: false, busy: 'source' });
+    await sleep(250);
+    await started(await gate.start(request('k3.test'))).lease.release();
   });
 });

@@ -30,6 +30,8 @@ export interface FetcherHarnessOptions {
   name: string;
   /** FETCH_ATTEMPTS of the worker. */
   attempts: number;
+  /** FETCH_MAX_POLITE_WAIT_MS of the worker; default the service's. */
+  maxPoliteWaitMs?: number;
 }
 
 export async function startFetcherHarness(options: FetcherHarnessOptions): Promise<FetcherHarness> {
@@ -52,6 +54,7 @@ export async function startFetcherHarness(options: FetcherHarnessOptions): Promi
       ROBOTS_CACHE_SECONDS: 60,
       FETCH_ATTEMPTS: options.attempts,
       FETCH_BACKOFF_MS: 20,
+      FETCH_MAX_POLITE_WAIT_MS: options.maxPoliteWaitMs,
     },
     pool: db.pool,
     queues,

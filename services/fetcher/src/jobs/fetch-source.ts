@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import type { Job, JobsOptions } from 'bullmq';
 import type { Pool } from '@nst/shared/db';
 import { errorCode, NonRetryableError, RetryableError } from '@nst/shared/errors';
-import { toBullError } from '@nst/shared/worker';
+import { DeferJob, toBullError } from '@nst/shared/worker';
 import { enqueue, jobId, parseJobData, type FetchJob, type Queues } from '@nst/shared/jobs';
 import type { Logger } from '@nst/shared/logger';
 import type { ServiceMetrics } from '@nst/shared/ops';
@@ -21,7 +21,7 @@ import { decodeBody } from '@nst/shared/charset';
 import { CANONICAL_VERSION, canonicalHash, canonicalText, FIRST_COPY_VERSION, firstCopyHash, sha256 } from '../canonical';
 import { discoverLinks, documentFormat } from '../discover';
 import { httpGet, type HttpGetOptions } from '../http-client';
-import type { HostRateLimiter } from '../rate-limit';
+import type { Lease, PolitenessGate } from '../rate-limit';
 import type { RobotsCache } from '../robots';
 import type { Guard } from '../ssrf';
 import { archiveDocument, findArchivedUrls, findDocumentText, findSourceAndLatest, upgradeCanonicalHash, type ArchivedDocument } from '../sql/documents';
@@ -33,13 +33,15 @@ export interface FetchDeps {
   queues: Queues;
   guard: Guard;
   robots: RobotsCache;
-  rateLimiter: HostRateLimiter;
+  politenessGate: PolitenessGate;
+  /** Longest a job waits for its host's turn in its worker place (FETCH_MAX_POLITE_WAIT_MS); further away, it is deferred. */
+  maxPoliteWaitMs: number;
   urlMap: UrlMapOptions;
   logger: Logger;
   userAgent: string;
   connectTimeoutMs: number;
   maxRedirects: number;
-  /** `off` skips the per-host delay (the offline publisher and benchmarks are ours); default `registry`. */
+  /** `off` skips the per-host delay and the limit per source (the offline publisher and benchmarks are ours); default `registry`. */
   politeness?: 'registry' | 'off';
   /** Prometheus counters (fetch outcomes, documents archived); optional for tests and the CLI. */
   metrics?: Pick<ServiceMetrics, 'fetchOutcomes' | 'documentsArchived'>;
@@ -79,6 +81,8 @@ export async function handleFetchJob(job: Job, deps: FetchDeps): Promise<FetchJo
     const result = await fetchOne(job, payload, source, found.latest, deps, started);
     return result;
   } catch (error) {
+    // Not an attempt: the job waits for its host's turn in the queue (see takeTurn).
+    if (error instanceof DeferJob) throw error;
     const retryable = error instanceof RetryableError || !(error instanceof NonRetryableError);
     const maxAttempts = job.opts.attempts ?? 1;
     const code = errorCode(error);
@@ -134,12 +138,17 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, latest: Arc
   };
   deps.guard.checkRealUrl(url);
   await deps.robots.check(url, http);
-  await deps.rateLimiter.acquire(new URL(url).host, deps.politeness === 'off' ? 0 : source.politeness.minDelayMs);
-  const response = await httpGet(url, {
-    ...http,
-    etag: payload.force ? null : latest?.etag,
-    lastModified: payload.force ? null : latest?.lastModified,
-  });
+  const lease = await takeTurn(job, payload, source, url, deps);
+  let response;
+  try {
+    response = await httpGet(url, {
+      ...http,
+      etag: payload.force ? null : latest?.etag,
+      lastModified: payload.force ? null : latest?.lastModified,
+    });
+  } finally {
+    await lease?.release();
+  }
 
   if (response.status === 304) {
     await log('not_modified', { httpStatus: 304, documentId: latest?.id });
@@ -180,6 +189,52 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, latest: Arc
   if (role === 'document' && archived.normalizedAt === null) await enqueueNormalize(deps, archived.id);
   const discovered = role === 'list' && decoded ? await enqueueLinks(decoded.text, response.finalUrl, payload, source, deps) : 0;
   return { outcome, documentId: archived.id, discovered };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What a lease adds to the request's own timeout before it expires by itself. */
+const LEASE_MARGIN_MS = 5_000;
+
+/**
+ * Wait for the host's turn and a free place among the source's requests in flight (the source's
+ * `politeness`: `minDelayMs` between two requests to one host, at most `concurrency` requests of
+ * the source at once; see rate-limit.ts), and take them. Returns the place, to release once the
+ * response is read; undefined when politeness is off (`minDelayMs` 0, or the whole fetcher's).
+ *
+ * A job waits in its worker place only while its turn is at most `maxPoliteWaitMs` away. Further
+ * away, it keeps the turn it reserved (`turnAt`) and goes back to the queue, delayed until then
+ * ({@link DeferJob}), so that the place runs other hosts' jobs meanwhile: with one worker place
+ * sleeping per waiting job, a backfill of one host would hold every place and the other hosts
+ * would wait for it. At its turn a job may still wait up to one delay for the host (the request
+ * before it started late); a job that finds the source's places taken for longer than
+ * `maxPoliteWaitMs` gives its turn up and queues again, behind the turns reserved meanwhile.
+ */
+async function takeTurn(job: Job, payload: FetchJob, source: Source, url: string, deps: FetchDeps): Promise<Lease | undefined> {
+  const { minDelayMs, concurrency, timeoutMs } = source.politeness;
+  if (deps.politeness === 'off' || minDelayMs <= 0) return undefined;
+  const host = new URL(url).host;
+  const { turnAt: _turn, ...data } = job.data as FetchJob;
+  if (payload.turnAt === undefined) {
+    const turn = await deps.politenessGate.reserve(host, minDelayMs);
+    if (turn.waitMs > deps.maxPoliteWaitMs) throw new DeferJob(Date.now() + turn.waitMs, { ...data, turnAt: turn.slotAt });
+    if (turn.waitMs > 0) await sleep(turn.waitMs);
+  }
+  // At the turn: the host's last request may still be younger than minDelayMs (a turn taken
+  // late); that wait is at most one delay. A source without a free place is asked again until
+  // the longest wait is spent.
+  let waited = 0;
+  for (;;) {
+    const start = await deps.politenessGate.start({ host, minDelayMs, source: source.key, concurrency, leaseMs: timeoutMs + LEASE_MARGIN_MS });
+    if (start.started) return start.lease;
+    const waitMs = start.busy === 'host' ? start.waitMs : Math.min(start.waitMs, Math.max(50, Math.min(250, minDelayMs)));
+    if (start.busy === 'source' && waited + waitMs > deps.maxPoliteWaitMs) {
+      deps.logger.debug({ source: source.key, url, waitMs: start.waitMs }, 'source busy: deferred');
+      throw new DeferJob(Date.now() + Math.max(waitMs, minDelayMs), data);
+    }
+    await sleep(waitMs);
+    waited += waitMs;
+  }
 }
 
 /**

@@ -72,6 +72,9 @@ export interface RequestRecord {
   userAgent: string | undefined;
   ifNoneMatch: string | undefined;
   status: number;
+  /** When the request arrived (epoch ms). */
+  receivedAt: number;
+  /** When the response was sent (epoch ms). */
   at: number;
 }
 
@@ -102,10 +105,11 @@ export async function startPublisher(options: PublisherOptions = {}): Promise<Pu
   const requests: RequestRecord[] = [];
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = Date.now();
     const url = new URL(req.url ?? '/', 'http://publisher');
     const path = decodeURIComponent(url.pathname).replace(/^\/+/, '');
     const record = (status: number) =>
-      requests.push({ path, method: req.method ?? 'GET', userAgent: req.headers['user-agent'], ifNoneMatch: req.headers['if-none-match'], status, at: Date.now() });
+      requests.push({ path, method: req.method ?? 'GET', userAgent: req.headers['user-agent'], ifNoneMatch: req.headers['if-none-match'], status, receivedAt, at: Date.now() });
 
     if (path === 'healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');

@@ -1,0 +1,110 @@
+/**
+ * The fetcher's politeness with real Redis, PostgreSQL and the offline publisher: the registry's
+ * delay between two requests to a host and its limit of requests in flight per source, and a host
+ * with a backlog not holding the worker's places while its turns are far away.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { enqueue, jobId } from '@nst/shared/jobs';
+import { waitForQueuesIdle } from '@nst/shared/testing';
+import type { RequestRecord } from './publisher/server';
+import { startFetcherHarness, type FetcherHarness } from './testing';
+import { fetchJobOptions } from './worker';
+
+const JINSHAN_NEWS = [
+  '20220728/38bbb08c-1366-4295-a9ec-368f073d71a7',
+  '20221215/bb3e9174-c5f3-46ee-aa08-5605a168bb62',
+  '20230425/d3a7e939-e7c6-40ae-acf0-4a8d16dfec2d',
+  '20240130/edfa0084-6cda-4bd1-aa9d-024f5cf7a6d6',
+  '20240816/af0a5276-0efc-4816-a98f-dad96233552b',
+  '20250211/6661cdef-f493-4c6b-a3b4-dfe6c96e3d80',
+].map((path) => `https://www.jinshan.gov.cn/jsyw/${path}.html`);
+const BAOSHAN_NEWS = 'https://www.shbsq.gov.cn/shbs/bsyw/20260228/739431.html';
+
+/** The publisher serves `/<host>/<path>`; robots.txt is fetched once per host, outside the turns. */
+const pages = (requests: readonly RequestRecord[], host: string) => requests.filter((r) => r.path.startsWith(`${host}/`) && !r.path.endsWith('/robots.txt'));
+
+describe('fetcher politeness', () => {
+  let harness: FetcherHarness;
+  const jobOptions = fetchJobOptions(3, 20);
+
+  beforeAll(async () => {
+    // Four worker places, as few as a backlog needs to fill them; turns further than 200 ms are waited for in the queue.
+    harness = await startFetcherHarness({ name: 'politeness.int.test', attempts: 3, maxPoliteWaitMs: 200 });
+  });
+  afterAll(async () => {
+    await harness.close();
+  });
+  beforeEach(async () => {
+    harness.publisher.clearFaults();
+    harness.publisher.requests.length = 0;
+    await harness.db.pool.query('TRUNCATE raw.document, raw.fetch_log CASCADE');
+  });
+
+  // Job ids of their own in each test (BullMQ keeps completed jobs, and skips an id it holds).
+  let run = 0;
+  beforeEach(() => {
+    run += 1;
+  });
+  const testJobId = (sourceKey: string, url: string) => jobId('test', String(run), sourceKey, url);
+  const fetchDocument = (sourceKey: string, url: string) =>
+    enqueue(harness.queues, 'fetch-source', { sourceKey, url, role: 'document', reason: 'manual' }, { ...jobOptions, jobId: testJobId(sourceKey, url) });
+  const politeness = (sourceKey: string, settings: Record<string, number>) =>
+    harness.db.pool.query('UPDATE raw.source SET politeness = politeness || $2::jsonb WHERE key = $1', [sourceKey, JSON.stringify(settings)]);
+
+  it("spaces a host's requests by its delay, and a backlog of one host does not hold the worker's places from another", async () => {
+    await politeness('js-news', { minDelayMs: 500 });
+    await politeness('bs-news', { minDelayMs: 500 });
+    // Six pages of one host queued before one page of another: more than the worker has places.
+    for (const url of JINSHAN_NEWS) await fetchDocument('js-news', url);
+    await fetchDocument('bs-news', BAOSHAN_NEWS);
+    await waitForQueuesIdle([harness.queues.fetch], { timeoutMs: 30_000 });
+
+    const archived = await harness.db.pool.query("SELECT source_key, count(*)::int AS n FROM raw.document GROUP BY source_key ORDER BY source_key");
+    expect(archived.rows).toEqual([{ source_key: 'bs-news', n: 1 }, { source_key: 'js-news', n: 6 }]);
+    expect((await harness.db.pool.query("SELECT count(*)::int AS n FROM raw.fetch_log WHERE outcome <> 'archived'")).rows[0].n).toBe(0);
+
+    const jinshan = pages(harness.publisher.requests, 'www.jinshan.gov.cn');
+    const baoshan = pages(harness.publisher.requests, 'www.shbsq.gov.cn');
+    expect(jinshan).toHaveLength(6);
+    expect(baoshan).toHaveLength(1);
+    // Arrivals at the publisher, a few ms of loopback jitter allowed: never closer than the delay.
+    const arrivals = jinshan.map((r) => r.receivedAt).sort((x, y) => x - y);
+    for (let i = 1; i < arrivals.length; i += 1) expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(500 - 15);
+    // The other host's page did not wait behind the backlog: it came before the backlog's second
+    // page. With every place asleep on its turn, it would come after the fourth or fifth.
+    expect(baoshan[0]!.receivedAt).toBeLessThan(arrivals[1]!);
+    // The backlog's pages waited for their turns in the queue, not in a worker's place.
+    const deferred = await Promise.all(JINSHAN_NEWS.map(async (url) => (await harness.queues.fetch.getJob(testJobId('js-news', url)))?.attemptsStarted ?? 0));
+    expect(Math.max(...deferred)).toBeGreaterThan(1);
+    // An attempt was spent by none of them.
+    const attempts = await harness.db.pool.query('SELECT max(attempt)::int AS n FROM raw.fetch_log');
+    expect(attempts.rows[0].n).toBe(1);
+  });
+
+  it("keeps a source's requests in flight within its concurrency, even when its server is slower than its delay", async () => {
+    await politeness('js-news', { minDelayMs: 50, concurrency: 1 });
+    // Each page takes 400 ms to arrive: eight times the delay between two requests.
+    for (const url of JINSHAN_NEWS.slice(0, 4)) harness.publisher.setFault(new URL(url).host + new URL(url).pathname, { kind: 'slow', delayMs: 400 });
+    for (const url of JINSHAN_NEWS.slice(0, 4)) await fetchDocument('js-news', url);
+    await waitForQueuesIdle([harness.queues.fetch], { timeoutMs: 30_000 });
+
+    expect((await harness.db.pool.query("SELECT count(*)::int AS n FROM raw.document WHERE source_key = 'js-news'")).rows[0].n).toBe(4);
+    const served = pages(harness.publisher.requests, 'www.jinshan.gov.cn').sort((x, y) => x.receivedAt - y.receivedAt);
+    expect(served).toHaveLength(4);
+    // One at a time: each request arrives after the one before was answered.
+    for (let i = 1; i < served.length; i += 1) expect(served[i]!.receivedAt).toBeGreaterThanOrEqual(served[i - 1]!.at);
+  });
+
+  it('lets a source with a higher concurrency have that many requests in flight', async () => {
+    await politeness('js-news', { minDelayMs: 50, concurrency: 2 });
+    for (const url of JINSHAN_NEWS.slice(0, 4)) harness.publisher.setFault(new URL(url).host + new URL(url).pathname, { kind: 'slow', delayMs: 400 });
+    for (const url of JINSHAN_NEWS.slice(0, 4)) await fetchDocument('js-news', url);
+    await waitForQueuesIdle([harness.queues.fetch], { timeoutMs: 30_000 });
+
+    const served = pages(harness.publisher.requests, 'www.jinshan.gov.cn');
+    expect(served).toHaveLength(4);
+    const inFlight = (at: number) => served.filter((r) => r.receivedAt <= at && at < r.at).length;
+    const most = Math.max(...served.map((r) => inFlight(r.receivedAt)));
+    expect(most).toBe(2);
+  });
+});
