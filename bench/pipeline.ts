@@ -34,8 +34,8 @@ export interface PipelineRun {
   close(): Promise<void>;
 }
 
-export async function startPipelineRun(n: number, config: BenchConfig): Promise<PipelineRun> {
-  const site = generateBenchSite(n);
+/** Start the services on a fresh database and prefix, with `site` (default: the site of `n` list pages) served and registered. */
+export async function startPipelineRun(n: number, config: BenchConfig, site: BenchSite = generateBenchSite(n)): Promise<PipelineRun> {
   note(`pipeline n=${n}: ${site.listPages} list pages, ${site.articles} articles of ${site.meanArticleBytes} bytes, ${site.sources.length} source(s)`);
   const db = await createBenchDatabase(config, site.sources);
   const redis = await createBenchRedis(config);

@@ -2,11 +2,12 @@
  * `pnpm bench`: the performance harness. Prints one JSON line per measure on stdout (progress on
  * stderr); see the README's "Performance" section for the figures of the reference machine.
  *
- *   pnpm bench                                   # parse, pipeline (n=50, 200), reprocess, aggregate (10k, 1M)
+ *   pnpm bench                                   # parse, parse-pool, store, pipeline (n=50, 200), reprocess, polite, aggregate (10k, 1M)
  *   pnpm bench --only parse,aggregate            # some measures
  *   pnpm bench --only parse-pool                 # the parse threads alone: CPU per document, by thread
  *   pnpm bench --only store                      # the store transactions alone: CPU per document, here and in PostgreSQL
  *   pnpm bench --n 50 --observations 10000       # other sizes
+ *   pnpm bench --only polite --polite-delay-ms 50 # politeness on, over four hosts: the crawl against the delays' bound
  *   pnpm bench --only pipeline --n 200 --profile # services started with --cpu-prof (bench-out/profiles/<stage>/)
  *   pnpm bench --only pipeline --n 50 --keep     # keep the database to look into it (its URL is printed)
  *   pnpm bench --compare HEAD~3 --pairs 3 --only pipeline --n 200   # that commit and this checkout, alternately
@@ -23,9 +24,10 @@ import { measureParse } from './parse';
 import { measureParsePool } from './parse-pool';
 import { measureStore } from './store';
 import { measurePipeline, startPipelineRun } from './pipeline';
+import { measurePolite } from './polite';
 import { measureReprocess } from './reprocess';
 
-const MEASURES = ['parse', 'parse-pool', 'store', 'pipeline', 'reprocess', 'aggregate'] as const;
+const MEASURES = ['parse', 'parse-pool', 'store', 'pipeline', 'reprocess', 'polite', 'aggregate'] as const;
 type Measure = (typeof MEASURES)[number];
 
 const list = (value: string) => value.split(',').map((part) => part.trim()).filter(Boolean);
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
       'parse-seconds': { type: 'string', default: '5' },
       repeats: { type: 'string', default: '9' },
       'timeout-seconds': { type: 'string', default: '300' },
+      'polite-delay-ms': { type: 'string', default: '100' },
       profile: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       compare: { type: 'string' },
@@ -65,7 +68,7 @@ async function main(): Promise<void> {
 
   // The services and the CLI run from their bundles, as the Dockerfile runs them: built from
   // these sources now, so a measure never runs an older build.
-  const runsServices = only.has('pipeline') || only.has('reprocess');
+  const runsServices = only.has('pipeline') || only.has('reprocess') || only.has('polite');
   if (runsServices) {
     const bundles = await buildBundles();
     note(`built ${bundles.length} bundles in ${round((performance.now() - started) / 1000, 1)} s`);
@@ -76,7 +79,7 @@ async function main(): Promise<void> {
   // The 4,000 articles of the N = 200 pipeline, in transactions of 14 documents (its mean batch).
   if (only.has('store')) await measureStore(config, { n: 200, batch: 14 });
 
-  if (runsServices) {
+  if (only.has('pipeline') || only.has('reprocess')) {
     const sizes = list(values.n!).map(Number);
     for (const [index, n] of sizes.entries()) {
       const run = await startPipelineRun(n, config);
@@ -97,6 +100,9 @@ async function main(): Promise<void> {
       }
     }
   }
+
+  // Politeness on, over hosts of their own: how close the crawl comes to what the delays allow.
+  if (only.has('polite')) await measurePolite(config, { minDelayMs: Number(values['polite-delay-ms']), timeoutMs });
 
   if (only.has('aggregate')) await measureAggregate(config, { sizes: list(values.observations!).map(Number), repeats: Number(values.repeats) });
   note(`done in ${Math.round((performance.now() - started) / 1000)} s`);

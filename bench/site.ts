@@ -12,7 +12,8 @@
  *
  * The pages are split into sources of at most 50 list pages each (discovery.maxPages is at most
  * 100): each source's entry page links to its other list pages, which are fetched at depth 1.
- * Politeness is off for the host: `minDelayMs: 0` in the benchmark sources' registry rows.
+ * Politeness is off for the host: `minDelayMs: 0` in the benchmark sources' registry rows. The
+ * `polite` measure lays the sources out over hosts of their own, with a delay (`options`).
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -208,12 +209,12 @@ ${links}
   return render();
 }
 
-function listHtml(source: number, page: number, pages: number, articles: readonly Article[], gbk: boolean): string {
+function listHtml(host: string, source: number, page: number, pages: number, articles: readonly Article[], gbk: boolean): string {
   const name = (i: number) => (i === 0 ? 'index.html' : `index_${i}.html`);
   const items = articles
     .map((a, i) => {
       // The link styles publishers mix: absolute path, relative, full URL.
-      const href = i % 3 === 0 ? a.path : i % 3 === 1 ? `https://${BENCH_HOST}${a.path}` : `.${a.path.slice(`/s${source}`.length)}`;
+      const href = i % 3 === 0 ? a.path : i % 3 === 1 ? `https://${host}${a.path}` : `.${a.path.slice(`/s${source}`.length)}`;
       return `  <li><a href="${href}" title="${a.title}" target="_blank">${a.title}</a><span class="date">${a.published}</span></li>`;
     })
     .join('\n');
@@ -233,26 +234,39 @@ ${items}
   });
 }
 
+/** One source of a site: its host and its number of list pages (at most discovery.maxPages' 100). */
+export interface BenchSourceLayout {
+  host: string;
+  lists: number;
+}
+
+/** Options for {@link generateBenchSite}. */
+export interface BenchSiteOptions {
+  /** The sources, in order; default `n` list pages on {@link BENCH_HOST}, 50 to a source. */
+  layout?: readonly BenchSourceLayout[];
+  /** The sources' politeness.minDelayMs; default 0 (politeness off: no per-host delay, no limit per source). */
+  minDelayMs?: number;
+}
+
 /** The site of `n` list pages (and 20·n articles). */
-export function generateBenchSite(n: number): BenchSite {
+export function generateBenchSite(n: number, options: BenchSiteOptions = {}): BenchSite {
   const files = new Map<string, { body: Buffer; contentType: string }>();
   const sources: Source[] = [];
-  const sourceCount = Math.ceil(n / LISTS_PER_SOURCE);
+  const layout = options.layout ?? Array.from({ length: Math.ceil(n / LISTS_PER_SOURCE) }, (_v, i) => ({ host: BENCH_HOST, lists: Math.min(LISTS_PER_SOURCE, n - i * LISTS_PER_SOURCE) }));
   let article = 0;
   let articleBytes = 0;
-  for (let s = 1; s <= sourceCount; s += 1) {
-    const pages = Math.min(LISTS_PER_SOURCE, n - (s - 1) * LISTS_PER_SOURCE);
+  for (const [index, { host, lists: pages }] of layout.entries()) {
+    const s = index + 1;
     sources.push({
       key: `bench-${s}`,
       name: `Benchmark source ${s}`,
       publisher: 'nst bench (synthetic)',
       format: 'stats-table',
-      url: `https://${BENCH_HOST}/s${s}/index.html`,
+      url: `https://${host}/s${s}/index.html`,
       schedule: '0 7 * * *',
       lang: 'zh',
       enabled: true,
-      // Politeness off for the benchmark host: no per-host delay.
-      politeness: { minDelayMs: 0, concurrency: 1, timeoutMs: 20_000, maxBytes: 10_485_760 },
+      politeness: { minDelayMs: options.minDelayMs ?? 0, concurrency: 1, timeoutMs: 20_000, maxBytes: 10_485_760 },
       discovery: { links: `^/s${s}/\\d{6}/t\\d{8}_\\d+\\.html$`, pages: `^/s${s}/index_\\d+\\.html$`, maxPages: pages, maxDepth: 1 },
     });
     for (let p = 0; p < pages; p += 1) {
@@ -261,18 +275,20 @@ export function generateBenchSite(n: number): BenchSite {
         const html = articleHtml(a, articles.filter((_r, j) => j !== i).slice(0, 12));
         const body = a.gbk ? iconv.encode(html, 'gbk') : Buffer.from(html);
         articleBytes += body.length;
-        files.set(`${BENCH_HOST}${a.path}`, { body, contentType: a.gbk ? 'text/html; charset=GBK' : 'text/html; charset=utf-8' });
+        files.set(`${host}${a.path}`, { body, contentType: a.gbk ? 'text/html; charset=GBK' : 'text/html; charset=utf-8' });
       }
       const gbk = (s + p) % 2 === 1;
-      const html = listHtml(s, p, pages, articles, gbk);
-      files.set(`${BENCH_HOST}/s${s}/${p === 0 ? 'index.html' : `index_${p}.html`}`, {
+      const html = listHtml(host, s, p, pages, articles, gbk);
+      files.set(`${host}/s${s}/${p === 0 ? 'index.html' : `index_${p}.html`}`, {
         body: gbk ? iconv.encode(html, 'gbk') : Buffer.from(html),
         contentType: gbk ? 'text/html; charset=GBK' : 'text/html; charset=utf-8',
       });
     }
   }
-  files.set(`${BENCH_HOST}/robots.txt`, { body: Buffer.from('User-agent: *\nDisallow: /private/\n'), contentType: 'text/plain; charset=utf-8' });
-  return { sources, files, listPages: n, articles: article, meanArticleBytes: Math.round(articleBytes / article) };
+  for (const host of new Set(layout.map((source) => source.host))) {
+    files.set(`${host}/robots.txt`, { body: Buffer.from('User-agent: *\nDisallow: /private/\n'), contentType: 'text/plain; charset=utf-8' });
+  }
+  return { sources, files, listPages: layout.reduce((sum, source) => sum + source.lists, 0), articles: article, meanArticleBytes: Math.round(articleBytes / article) };
 }
 
 /** One of the site's articles (a district table), with the source it belongs to. */

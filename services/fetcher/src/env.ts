@@ -8,9 +8,10 @@ export const FetcherEnv = z.object({
   /** Concurrent fetch jobs per replica (each still waits for its host's rate limit). */
   FETCH_CONCURRENCY: intVar(8, 1, 256),
   /**
-   * Longest a fetch job waits for its host's turn in its worker place, in ms. A job whose turn is
-   * further away goes back to the queue, delayed until then, and the place takes the next job
-   * (another host's): one slow host's backlog does not hold the fetcher's places.
+   * Longest a fetch job waits for its host's turn in its worker place, in ms (and never longer than
+   * the host's delay: only the next turn is waited for in a place). A job whose turn is further away
+   * goes back to the queue, delayed until shortly before it, and the place takes the next job
+   * (another host's): one host's backlog does not hold the fetcher's places.
    */
   FETCH_MAX_POLITE_WAIT_MS: intVar(1_000, 0, 60_000),
   /** Attempts per fetch job (network errors, 5xx, 408, 429 are retried). */

@@ -67,9 +67,10 @@ describe('fetcher politeness', () => {
     const baoshan = pages(harness.publisher.requests, 'www.shbsq.gov.cn');
     expect(jinshan).toHaveLength(6);
     expect(baoshan).toHaveLength(1);
-    // Arrivals at the publisher, a few ms of loopback jitter allowed: never closer than the delay.
+    // Arrivals at the publisher: never closer than the delay, since a request starts only a delay
+    // after the one before came back (a millisecond allowed: Redis's clock and this one round apart).
     const arrivals = jinshan.map((r) => r.receivedAt).sort((x, y) => x - y);
-    for (let i = 1; i < arrivals.length; i += 1) expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(500 - 15);
+    for (let i = 1; i < arrivals.length; i += 1) expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(500 - 1);
     // The other host's page did not wait behind the backlog: it came before the backlog's second
     // page. With every place asleep on its turn, it would come after the fourth or fifth.
     expect(baoshan[0]!.receivedAt).toBeLessThan(arrivals[1]!);

@@ -59,6 +59,22 @@ describe('politeness shared by replicas', () => {
     await second.lease.release();
   });
 
+  it("counts the host's delay from the end of its last request once it is released", async () => {
+    const gate = createPolitenessGate(a, redis.prefix);
+    const request = { host: 'www.shanghai.gov.cn', minDelayMs: 300, source: 'sh-news-zh', concurrency: 4, leaseMs: 5_000 };
+    const first = started(await gate.start(request));
+    await sleep(200); // the response takes its time
+    await first.lease.release();
+    const refused = await gate.start(request);
+    expect(refused).toMatchObject({ started: false, busy: 'host' });
+    // A delay from the end, not the 100 ms left of a delay from the start.
+    expect((refused as { waitMs: number }).waitMs).toBeGreaterThan(250);
+    await sleep((refused as { waitMs: number }).waitMs);
+    const second = started(await gate.start(request));
+    expect(second.at - first.at).toBeGreaterThanOrEqual(500);
+    await second.lease.release();
+  });
+
   it('lets at most `concurrency` requests of a source be in flight, across replicas and hosts', async () => {
     const [gateA, gateB] = [createPolitenessGate(a, redis.prefix), createPolitenessGate(b, redis.prefix)];
     // Hosts of their own, so that only the source's limit can refuse.

@@ -34,7 +34,7 @@ export interface FetchDeps {
   guard: Guard;
   robots: RobotsCache;
   politenessGate: PolitenessGate;
-  /** Longest a job waits for its host's turn in its worker place (FETCH_MAX_POLITE_WAIT_MS); further away, it is deferred. */
+  /** Longest a job waits for its host's turn in its worker place (FETCH_MAX_POLITE_WAIT_MS; never more than the host's delay); further away, it is deferred. */
   maxPoliteWaitMs: number;
   urlMap: UrlMapOptions;
   logger: Logger;
@@ -202,33 +202,37 @@ const LEASE_MARGIN_MS = 5_000;
  * the source at once; see rate-limit.ts), and take them. Returns the place, to release once the
  * response is read; undefined when politeness is off (`minDelayMs` 0, or the whole fetcher's).
  *
- * A job waits in its worker place only while its turn is at most `maxPoliteWaitMs` away. Further
- * away, it keeps the turn it reserved (`turnAt`) and goes back to the queue, delayed until then
- * ({@link DeferJob}), so that the place runs other hosts' jobs meanwhile: with one worker place
- * sleeping per waiting job, a backfill of one host would hold every place and the other hosts
- * would wait for it. At its turn a job may still wait up to one delay for the host (the request
- * before it started late); a job that finds the source's places taken for longer than
- * `maxPoliteWaitMs` gives its turn up and queues again, behind the turns reserved meanwhile.
+ * A job waits in its worker place only for the host's next turn: at most one delay away, and at
+ * most `maxPoliteWaitMs`. A later turn it keeps (`turnAt`) and goes back to the queue, delayed
+ * until shortly before it ({@link DeferJob}), so that the place runs other hosts' jobs meanwhile:
+ * with a place asleep for every waiting job, a backfill of one host held every place and the other
+ * hosts waited for it. At its turn a job may still wait up to one delay for the host (the request
+ * before it started late); a job that finds the source's places taken for longer than it may wait
+ * in a place gives its turn up and queues again, behind the turns reserved meanwhile.
  */
 async function takeTurn(job: Job, payload: FetchJob, source: Source, url: string, deps: FetchDeps): Promise<Lease | undefined> {
   const { minDelayMs, concurrency, timeoutMs } = source.politeness;
   if (deps.politeness === 'off' || minDelayMs <= 0) return undefined;
   const host = new URL(url).host;
   const { turnAt: _turn, ...data } = job.data as FetchJob;
+  // At most the host's next turn is waited for in a place: one delay, and no longer than the setting.
+  const inPlaceMs = Math.min(deps.maxPoliteWaitMs, minDelayMs);
   if (payload.turnAt === undefined) {
     const turn = await deps.politenessGate.reserve(host, minDelayMs);
-    if (turn.waitMs > deps.maxPoliteWaitMs) throw new DeferJob(Date.now() + turn.waitMs, { ...data, turnAt: turn.slotAt });
+    // Back a little before the turn (half of what a place may wait), so that the queue's own
+    // latency does not make the turn late; the start below waits for the rest.
+    if (turn.waitMs > inPlaceMs) throw new DeferJob(Date.now() + turn.waitMs - inPlaceMs / 2, { ...data, turnAt: turn.slotAt });
     if (turn.waitMs > 0) await sleep(turn.waitMs);
   }
-  // At the turn: the host's last request may still be younger than minDelayMs (a turn taken
-  // late); that wait is at most one delay. A source without a free place is asked again until
-  // the longest wait is spent.
+  // At the turn: the host's last request may have ended less than minDelayMs ago (it took a while,
+  // or came to its turn late); that wait is at most one delay. A source without a free place is
+  // asked again until the longest wait is spent.
   let waited = 0;
   for (;;) {
     const start = await deps.politenessGate.start({ host, minDelayMs, source: source.key, concurrency, leaseMs: timeoutMs + LEASE_MARGIN_MS });
     if (start.started) return start.lease;
     const waitMs = start.busy === 'host' ? start.waitMs : Math.min(start.waitMs, Math.max(50, Math.min(250, minDelayMs)));
-    if (start.busy === 'source' && waited + waitMs > deps.maxPoliteWaitMs) {
+    if (start.busy === 'source' && waited + waitMs > inPlaceMs) {
       deps.logger.debug({ source: source.key, url, waitMs: start.waitMs }, 'source busy: deferred');
       throw new DeferJob(Date.now() + Math.max(waitMs, minDelayMs), data);
     }
