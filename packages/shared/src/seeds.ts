@@ -39,9 +39,13 @@ export const Indicator = z.object({
 export type Indicator = z.infer<typeof Indicator>;
 
 export const Politeness = z.object({
-  /** Minimum milliseconds between two requests to the same host, across all replicas. */
+  /**
+   * Minimum milliseconds from the end of one request to the same host to the start of the next (from
+   * its start, while requests overlap), across all replicas; 0 turns politeness off for the source
+   * (no delay, and no limit of requests in flight).
+   */
   minDelayMs: z.number().int().min(0).default(2000),
-  /** Concurrent requests per source. */
+  /** Requests of the source in flight at once, across all replicas. */
   concurrency: z.number().int().min(1).max(16).default(1),
   /** Total timeout of one request. */
   timeoutMs: z.number().int().min(100).max(300_000).default(20_000),
