@@ -4,7 +4,8 @@
  * busiest host's pages have had their turns one after another: `(pages − 1) · minDelayMs` after the
  * start. The measure runs the three services on such a site (one host with several list pages,
  * others with one, all discovered from their entry pages) and reports how close the crawl came to
- * that bound (`ofBound`, 1 when nothing but the delays held it back), and what the publisher saw:
+ * that bound (`ofBound`; 1 would be the delays alone, and the delay counts from each response's
+ * end, so what the busiest host's responses take to come back keeps it below), and what the publisher saw:
  * per host, the pages served, the shortest gap between two requests' arrivals (never below the
  * delay) and the mean one (the delay counts from the end of the request before, so it adds what a
  * request takes to come back), and the most requests in flight at once (never above the sources'
@@ -46,7 +47,7 @@ export async function measurePolite(config: BenchConfig, options: { minDelayMs: 
       const arrivals = requests.map((r) => r.receivedAt).sort((x, y) => x - y);
       const gaps = arrivals.slice(1).map((at, i) => at - arrivals[i]!);
       // Requests in flight at once, at each arrival.
-      const inFlight = Math.max(0, ...requests.map((r) => requests.filter((o) => o.receivedAt <= r.receivedAt && r.receivedAt < o.at).length));
+      const inFlight = Math.max(0, ...requests.map((r) => requests.filter((o) => o.receivedAt <= r.receivedAt && r.receivedAt <= o.at).length));
       return {
         host,
         pages: requests.length,

@@ -7,7 +7,7 @@
  *   pnpm bench --only parse-pool                 # the parse threads alone: CPU per document, by thread
  *   pnpm bench --only store                      # the store transactions alone: CPU per document, here and in PostgreSQL
  *   pnpm bench --n 50 --observations 10000       # other sizes
- *   pnpm bench --only polite --polite-delay-ms 50 # politeness on, over four hosts: the crawl against the delays' bound
+ *   pnpm bench --only polite --polite-delay-ms 50 # politeness on, over six hosts: the crawl against the delays' bound
  *   pnpm bench --only pipeline --n 200 --profile # services started with --cpu-prof (bench-out/profiles/<stage>/)
  *   pnpm bench --only pipeline --n 50 --keep     # keep the database to look into it (its URL is printed)
  *   pnpm bench --compare HEAD~3 --pairs 3 --only pipeline --n 200   # that commit and this checkout, alternately

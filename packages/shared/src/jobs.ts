@@ -29,10 +29,11 @@ export const FetchJob = z.object({
   tick: z.string().optional(),
   /**
    * The host's turn (Redis clock, epoch ms) that an earlier run of this job reserved before it went
-   * back to the queue to wait for it (politeness): the job starts its request at that turn instead
-   * of queueing again.
+   * back to the queue to wait for it (politeness), and the job's `attemptsMade` then: the same
+   * attempt starts its request at that turn instead of queueing again; a retry queues anew.
    */
   turnAt: z.number().int().optional(),
+  turnAttempt: z.number().int().min(0).optional(),
 });
 export type FetchJob = z.infer<typeof FetchJob>;
 

@@ -56,6 +56,8 @@ export function createWorker<R>(handler: (job: Job) => Promise<R>, options: Crea
     async (job: Job, token?: string) => {
       const started = performance.now();
       const end = options.metrics?.jobDuration.startTimer({ queue: options.queue, job: job.name });
+      // A job put back to wait is not a run: its duration is not observed.
+      let deferred = false;
       try {
         const result = await handler(job);
         consecutiveLosses = 0;
@@ -63,6 +65,7 @@ export function createWorker<R>(handler: (job: Job) => Promise<R>, options: Crea
         return result;
       } catch (error) {
         if (token && error instanceof DeferJob) {
+          deferred = true;
           if (error.data) await job.updateData(error.data);
           await job.moveToDelayed(error.untilMs, token);
           throw new DelayedError();
@@ -97,7 +100,7 @@ export function createWorker<R>(handler: (job: Job) => Promise<R>, options: Crea
         );
         throw toBullError(error);
       } finally {
-        end?.();
+        if (!deferred) end?.();
       }
     },
     {

@@ -18,7 +18,7 @@ const JINSHAN_NEWS = [
   '20240816/af0a5276-0efc-4816-a98f-dad96233552b',
   '20250211/6661cdef-f493-4c6b-a3b4-dfe6c96e3d80',
 ].map((path) => `https://www.jinshan.gov.cn/jsyw/${path}.html`);
-const BAOSHAN_NEWS = 'https://www.shbsq.gov.cn/shbs/bsyw/20260228/739431.html';
+const BAOSHAN_NEWS = ['20260228/739431', '20230725/177359'].map((path) => `https://www.shbsq.gov.cn/shbs/bsyw/${path}.html`);
 
 /** The publisher serves `/<host>/<path>`; robots.txt is fetched once per host, outside the turns. */
 const pages = (requests: readonly RequestRecord[], host: string) => requests.filter((r) => r.path.startsWith(`${host}/`) && !r.path.endsWith('/robots.txt'));
@@ -56,7 +56,7 @@ describe('fetcher politeness', () => {
     await politeness('bs-news', { minDelayMs: 500 });
     // Six pages of one host queued before one page of another: more than the worker has places.
     for (const url of JINSHAN_NEWS) await fetchDocument('js-news', url);
-    await fetchDocument('bs-news', BAOSHAN_NEWS);
+    await fetchDocument('bs-news', BAOSHAN_NEWS[0]!);
     await waitForQueuesIdle([harness.queues.fetch], { timeoutMs: 30_000 });
 
     const archived = await harness.db.pool.query("SELECT source_key, count(*)::int AS n FROM raw.document GROUP BY source_key ORDER BY source_key");
@@ -80,6 +80,26 @@ describe('fetcher politeness', () => {
     // An attempt was spent by none of them.
     const attempts = await harness.db.pool.query('SELECT max(attempt)::int AS n FROM raw.fetch_log');
     expect(attempts.rows[0].n).toBe(1);
+  });
+
+  it("does not let a slow host's backlog hold the places either, and counts its delay from each response's end", async () => {
+    await politeness('js-news', { minDelayMs: 300 });
+    await politeness('bs-news', { minDelayMs: 300 });
+    // Each of the busy host's pages takes 300 ms to arrive: its requests come a delay and a
+    // response apart, later and later behind the turns given out before the first came back.
+    for (const url of JINSHAN_NEWS) harness.publisher.setFault(new URL(url).host + new URL(url).pathname, { kind: 'slow', delayMs: 300 });
+    for (const url of JINSHAN_NEWS) await fetchDocument('js-news', url);
+    for (const url of BAOSHAN_NEWS) await fetchDocument('bs-news', url);
+    await waitForQueuesIdle([harness.queues.fetch], { timeoutMs: 30_000 });
+
+    const jinshan = pages(harness.publisher.requests, 'www.jinshan.gov.cn').sort((x, y) => x.receivedAt - y.receivedAt);
+    const baoshan = pages(harness.publisher.requests, 'www.shbsq.gov.cn').sort((x, y) => x.receivedAt - y.receivedAt);
+    expect(jinshan).toHaveLength(6);
+    expect(baoshan).toHaveLength(2);
+    // A delay from each response's end to the next request.
+    for (let i = 1; i < jinshan.length; i += 1) expect(jinshan[i]!.receivedAt - jinshan[i - 1]!.at).toBeGreaterThanOrEqual(300 - 1);
+    // The other host's two pages came before the busy host's third.
+    expect(baoshan[1]!.receivedAt).toBeLessThan(jinshan[2]!.receivedAt);
   });
 
   it("keeps a source's requests in flight within its concurrency, even when its server is slower than its delay", async () => {

@@ -33,8 +33,9 @@ describe('politeness shared by replicas', () => {
     const slots = turns.map((turn) => turn.slotAt).sort((x, y) => x - y);
     // Turns are reserved on Redis's clock, so the spacing is exact whatever the load on this machine.
     for (let i = 1; i < slots.length; i += 1) expect(slots[i]! - slots[i - 1]!).toBeGreaterThanOrEqual(200);
-    // The last turn is five delays away: the reservation outlives the delay it was made with.
+    // The last turn is five delays away, and the host's state outlives it by a day.
     expect(Math.max(...turns.map((turn) => turn.waitMs))).toBeGreaterThanOrEqual(5 * 200 - 50);
+    expect(await a.pttl(`${redis.prefix}:politeness:tjj.sh.gov.cn`)).toBeGreaterThan(86_400_000);
   });
 
   it('keeps hosts independent', async () => {
@@ -73,6 +74,34 @@ describe('politeness shared by replicas', () => {
     const second = started(await gate.start(request));
     expect(second.at - first.at).toBeGreaterThanOrEqual(500);
     await second.lease.release();
+  });
+
+  it('starts a request no earlier before its turn than its caller allows, on a ready host', async () => {
+    const gate = createPolitenessGate(a, redis.prefix);
+    await gate.reserve('zwgk.test', 300);
+    const turn = await gate.reserve('zwgk.test', 300);
+    const request = { host: 'zwgk.test', minDelayMs: 300, source: 'zwgk', concurrency: 1, leaseMs: 5_000, turnAt: turn.slotAt };
+    // Three delays early is too early (a job promoted by hand); within 100 ms of it is not.
+    const early = await gate.start({ ...request, earlyMs: 100 });
+    expect(early).toMatchObject({ started: false, busy: 'turn' });
+    expect((early as { waitMs: number }).waitMs).toBeGreaterThan(200);
+    await sleep((early as { waitMs: number }).waitMs - 100);
+    await started(await gate.start({ ...request, earlyMs: 100 })).lease.release();
+  });
+
+  it('spaces the requests of a host shared by sources with different delays by the longer one', async () => {
+    const gate = createPolitenessGate(a, redis.prefix);
+    // www.jinshan.gov.cn: js-news waits 3 s, js-bulletin 2 s (seeds/sources.yaml); here 400 and 100 ms.
+    const slow = started(await gate.start({ host: 'shared.test', minDelayMs: 400, source: 'slow-source', concurrency: 1, leaseMs: 5_000 }));
+    await slow.lease.release();
+    const quick = await gate.start({ host: 'shared.test', minDelayMs: 100, source: 'quick-source', concurrency: 1, leaseMs: 5_000 });
+    expect(quick).toMatchObject({ started: false, busy: 'host' });
+    expect((quick as { waitMs: number }).waitMs).toBeGreaterThan(300);
+    // And the other way round: the next request waits its own, longer delay.
+    await sleep((quick as { waitMs: number }).waitMs);
+    const second = started(await gate.start({ host: 'shared.test', minDelayMs: 100, source: 'quick-source', concurrency: 1, leaseMs: 5_000 }));
+    await second.lease.release();
+    expect(await gate.start({ host: 'shared.test', minDelayMs: 400, source: 'slow-source', concurrency: 1, leaseMs: 5_000 })).toMatchObject({ started: false, busy: 'host' });
   });
 
   it('lets at most `concurrency` requests of a source be in flight, across replicas and hosts', async () => {

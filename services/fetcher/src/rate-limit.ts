@@ -1,15 +1,16 @@
 /**
  * Politeness shared by every fetcher replica, kept in Redis on Redis's clock:
  *
- * - **A host's requests start at least `minDelayMs` after the last one ended** (or after the last
- *   one started, while requests overlap). A request first reserves its turn, the host's next free
- *   slot ({@link PolitenessGate.reserve}); when the turn comes it records its start
- *   ({@link PolitenessGate.start}), which is refused while the host's last request is less than
- *   `minDelayMs` old, and its end when it releases its place. Turns spread the waiting requests
- *   out; the start is what guarantees the spacing, so a request that comes to its turn late pushes
- *   the next ones back and never brings two requests closer together. Counting from the end, not
- *   the start, makes the spacing hold at the server too, whatever a request takes to get there: the
- *   next request starts after this one's response came back.
+ * - **A host's next request starts at least a delay after its last one ended** (or after the last
+ *   one started, while requests overlap). The delay is the longer of the two requests' sources'
+ *   `minDelayMs` (sources of one host may set different delays). A request first reserves its
+ *   turn, a time of the host ({@link PolitenessGate.reserve}); at the turn it records its start
+ *   ({@link PolitenessGate.start}), refused while the host is not ready, and its end when it
+ *   releases its place. Turns spread the waiting requests out, a delay and the host's usual
+ *   response time apart; the start is what guarantees the spacing, so a request that comes to its
+ *   turn late pushes the next ones back and never brings two requests closer together. Counting
+ *   from the end, not the start, makes the spacing hold at the server too, whatever a request takes
+ *   to get there: the next request starts after this one's response came back.
  * - **At most `concurrency` requests of one source are in flight at once.** A started request holds
  *   a lease until it is released; a lease also expires by itself after `leaseMs` (the request's
  *   timeout and a margin), so a replica killed mid-request does not hold its place for ever.
@@ -17,28 +18,38 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
-// The clock of every script: Redis's, in ms.
+// The clock of every script: Redis's, in ms. A host's state (a hash): `next` the time its next
+// request may start, `last` its last request's start or end, `delay` that request's delay, `rt`
+// its usual response time (a moving average), `turn` the next free turn.
 const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function num(v) return tonumber(v) or 0 end
 `;
+/** How long a host's state outlives its last use. */
+const HOST_STATE_TTL_MS = 86_400_000;
 
-// KEYS[1] = the host's next free slot; ARGV[1] = min delay (ms). Returns {ms to the turn, the turn (ms epoch)}.
+// KEYS[1] = the host; ARGV[1] = min delay (ms). Returns {ms to the turn, the turn (ms epoch)}.
 const RESERVE = `${NOW}
-local delay = tonumber(ARGV[1])
-local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
-redis.call('SET', KEYS[1], slot + delay, 'PX', slot - now + delay + 60000)
+local h = redis.call('HMGET', KEYS[1], 'turn', 'next', 'rt')
+local slot = math.max(now, num(h[1]), num(h[2]))
+redis.call('HSET', KEYS[1], 'turn', slot + tonumber(ARGV[1]) + num(h[3]))
+redis.call('PEXPIRE', KEYS[1], slot - now + ${HOST_STATE_TTL_MS})
 return {slot - now, slot}
 `;
 
-// KEYS[1] = the host's last request (its start, then its end), KEYS[2] = the source's leases (member → expiry);
-// ARGV = min delay, concurrency, lease member, lease ms.
-// Returns {0, now} when started (lease taken), {1, ms} when the host's last request is too recent,
-// {2, ms to the first lease's expiry} when the source has no free place.
+// KEYS[1] = the host, KEYS[2] = the source's leases (member → expiry);
+// ARGV = min delay, concurrency, lease member, lease ms, the caller's turn (0: none), how early it may start.
+// Returns {0, now} when started (lease taken); {1, ms} when the host is not ready (its last
+// request too recent); {2, ms to the first lease's expiry} when the source has no free place;
+// {3, ms to the turn} when the caller's turn is further away than it may start early.
 const START = `${NOW}
 local delay = tonumber(ARGV[1])
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-if now < last + delay then return {1, last + delay - now} end
+local turn = tonumber(ARGV[5])
+if turn > now + tonumber(ARGV[6]) then return {3, turn - now} end
+local h = redis.call('HMGET', KEYS[1], 'next', 'last')
+local ready = math.max(num(h[1]), num(h[2]) + delay)
+if now < ready then return {1, ready - now} end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
@@ -47,16 +58,21 @@ end
 local leaseMs = tonumber(ARGV[4])
 redis.call('ZADD', KEYS[2], now + leaseMs, ARGV[3])
 redis.call('PEXPIRE', KEYS[2], leaseMs + 60000)
-redis.call('SET', KEYS[1], now, 'PX', delay + 60000)
+redis.call('HSET', KEYS[1], 'last', now, 'next', math.max(num(h[1]), now + delay))
+if redis.call('PTTL', KEYS[1]) < ${HOST_STATE_TTL_MS} then redis.call('PEXPIRE', KEYS[1], ${HOST_STATE_TTL_MS}) end
 return {0, now}
 `;
 
-// KEYS[1] = the host's last request, KEYS[2] = the source's leases; ARGV = min delay, lease member.
-// The request has ended: the host's next request counts its delay from now, and the place is free.
+// KEYS[1] = the host, KEYS[2] = the source's leases; ARGV = min delay, lease member, the start.
+// The request has ended: the host's next request waits a delay from now, the response time joins
+// the host's average, and the place is free.
 const END = `${NOW}
 redis.call('ZREM', KEYS[2], ARGV[2])
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-if now > last then redis.call('SET', KEYS[1], now, 'PX', tonumber(ARGV[1]) + 60000) end
+local h = redis.call('HMGET', KEYS[1], 'next', 'last', 'rt')
+local took = math.max(0, now - tonumber(ARGV[3]))
+local rt = h[3] and (0.8 * tonumber(h[3]) + 0.2 * took) or took
+redis.call('HSET', KEYS[1], 'last', math.max(num(h[2]), now), 'next', math.max(num(h[1]), now + tonumber(ARGV[1])), 'rt', math.floor(rt))
+if redis.call('PTTL', KEYS[1]) < ${HOST_STATE_TTL_MS} then redis.call('PEXPIRE', KEYS[1], ${HOST_STATE_TTL_MS}) end
 return now
 `;
 
@@ -68,29 +84,50 @@ export interface Lease {
 
 export type StartResult =
   | { started: true; at: number; lease: Lease }
-  /** `host`: the host's last request started or ended less than minDelayMs ago; `source`: no free place. */
-  | { started: false; busy: 'host' | 'source'; waitMs: number };
+  /**
+   * `host`: the host's last request started or ended less than a delay ago; `source`: no free
+   * place; `turn`: the caller's turn is further away than it may start early.
+   */
+  | { started: false; busy: 'host' | 'source' | 'turn'; waitMs: number };
+
+/** A request about to start: its host and source, and the source's politeness. */
+export interface StartRequest {
+  host: string;
+  minDelayMs: number;
+  source: string;
+  concurrency: number;
+  /** How long its place is held if it is never released. */
+  leaseMs: number;
+  /**
+   * The turn the caller reserved (Redis clock, ms), if any, and how much earlier it may start (a
+   * host ready before the turn: its last responses came back sooner than usual); default 0.
+   * Turns only spread the waiting requests out: the spacing is the host's readiness.
+   */
+  turnAt?: number;
+  earlyMs?: number;
+}
 
 export interface PolitenessGate {
   /** Reserve the host's next turn. Returns its time (Redis clock, ms) and the milliseconds to it. */
   reserve(host: string, minDelayMs: number): Promise<{ waitMs: number; slotAt: number }>;
-  /** Start a request now, if the host's last request is minDelayMs old and the source has a free place. */
-  start(request: { host: string; minDelayMs: number; source: string; concurrency: number; leaseMs: number }): Promise<StartResult>;
+  /** Start a request now, if its turn has come, the host is ready and the source has a free place. */
+  start(request: StartRequest): Promise<StartResult>;
 }
 
+const CODES = { 1: 'host', 2: 'source', 3: 'turn' } as const;
+
 export function createPolitenessGate(redis: Redis, prefix: string): PolitenessGate {
+  const hostKey = (host: string) => `${prefix}:politeness:${host}`;
   return {
     async reserve(host, minDelayMs) {
-      const [waitMs, slotAt] = (await redis.eval(RESERVE, 1, `${prefix}:ratelimit:${host}`, String(minDelayMs))) as [number, number];
+      const [waitMs, slotAt] = (await redis.eval(RESERVE, 1, hostKey(host), String(minDelayMs))) as [number, number];
       return { waitMs, slotAt };
     },
-    async start({ host, minDelayMs, source, concurrency, leaseMs }) {
+    async start({ host, minDelayMs, source, concurrency, leaseMs, turnAt, earlyMs }) {
       const leases = `${prefix}:inflight:${source}`;
-      const last = `${prefix}:lastrequest:${host}`;
       const member = randomUUID();
-      const [state, value] = (await redis.eval(START, 2, last, leases, String(minDelayMs), String(concurrency), member, String(leaseMs))) as [number, number];
-      if (state === 1) return { started: false, busy: 'host', waitMs: value };
-      if (state === 2) return { started: false, busy: 'source', waitMs: Math.max(0, value) };
+      const [state, value] = (await redis.eval(START, 2, hostKey(host), leases, String(minDelayMs), String(concurrency), member, String(leaseMs), String(turnAt ?? 0), String(earlyMs ?? 0))) as [0 | 1 | 2 | 3, number];
+      if (state !== 0) return { started: false, busy: CODES[state], waitMs: Math.max(0, value) };
       let released = false;
       return {
         started: true,
@@ -99,7 +136,7 @@ export function createPolitenessGate(redis: Redis, prefix: string): PolitenessGa
           async release() {
             if (released) return;
             released = true;
-            await redis.eval(END, 2, last, leases, String(minDelayMs), member);
+            await redis.eval(END, 2, hostKey(host), leases, String(minDelayMs), member, String(value));
           },
         },
       };

@@ -147,7 +147,8 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, latest: Arc
       lastModified: payload.force ? null : latest?.lastModified,
     });
   } finally {
-    await lease?.release();
+    // The response (or its error) is what counts: a lease left behind expires by itself.
+    await lease?.release().catch((error: unknown) => deps.logger.warn({ source: source.key, url, err: { message: (error as Error).message } }, 'could not release the request\'s place'));
   }
 
   if (response.status === 304) {
@@ -198,44 +199,54 @@ const LEASE_MARGIN_MS = 5_000;
 
 /**
  * Wait for the host's turn and a free place among the source's requests in flight (the source's
- * `politeness`: `minDelayMs` between two requests to one host, at most `concurrency` requests of
- * the source at once; see rate-limit.ts), and take them. Returns the place, to release once the
- * response is read; undefined when politeness is off (`minDelayMs` 0, or the whole fetcher's).
+ * `politeness`: `minDelayMs` from the end of one request to a host to the start of the next, at
+ * most `concurrency` requests of the source at once; see rate-limit.ts), and take them. Returns
+ * the place, to release once the response is read; undefined when politeness is off
+ * (`minDelayMs` 0, or the whole fetcher's).
  *
- * A job waits in its worker place only for the host's next turn: at most one delay away, and at
- * most `maxPoliteWaitMs`. A later turn it keeps (`turnAt`) and goes back to the queue, delayed
- * until shortly before it ({@link DeferJob}), so that the place runs other hosts' jobs meanwhile:
- * with a place asleep for every waiting job, a backfill of one host held every place and the other
- * hosts waited for it. At its turn a job may still wait up to one delay for the host (the request
- * before it started late); a job that finds the source's places taken for longer than it may wait
- * in a place gives its turn up and queues again, behind the turns reserved meanwhile.
+ * A job waits in its worker place only for the host's next turn: at most one delay, and at most
+ * `maxPoliteWaitMs`, in all. For anything longer (a later turn, a host or a source still busy at
+ * the turn) it goes back to the queue, delayed until shortly before it may start ({@link
+ * DeferJob}: no attempt spent), keeping the turn it reserved (`turnAt`, for this attempt only), so
+ * that the place runs other hosts' jobs meanwhile: with a place asleep for every waiting job, a
+ * backfill of one host held every place and the other hosts waited for it.
  */
-async function takeTurn(job: Job, payload: FetchJob, source: Source, url: string, deps: FetchDeps): Promise<Lease | undefined> {
+export async function takeTurn(
+  job: Pick<Job, 'data' | 'attemptsMade'>,
+  payload: FetchJob,
+  source: Source,
+  url: string,
+  deps: Pick<FetchDeps, 'politeness' | 'politenessGate' | 'maxPoliteWaitMs' | 'logger'>,
+): Promise<Lease | undefined> {
   const { minDelayMs, concurrency, timeoutMs } = source.politeness;
   if (deps.politeness === 'off' || minDelayMs <= 0) return undefined;
   const host = new URL(url).host;
-  const { turnAt: _turn, ...data } = job.data as FetchJob;
-  // At most the host's next turn is waited for in a place: one delay, and no longer than the setting.
   const inPlaceMs = Math.min(deps.maxPoliteWaitMs, minDelayMs);
-  if (payload.turnAt === undefined) {
+  const { turnAt: _turnAt, turnAttempt: _turnAttempt, ...data } = job.data as FetchJob;
+  const defer = (waitMs: number, turnAt: number) => {
+    // Back shortly before it may start (half of what a place may wait), so that the queue's own
+    // latency does not make it late; the start waits for the rest.
+    deps.logger.debug({ source: source.key, url, waitMs }, 'waiting for the host\'s turn in the queue');
+    return new DeferJob(Date.now() + Math.max(waitMs - inPlaceMs / 2, 1), { ...data, turnAt, turnAttempt: job.attemptsMade });
+  };
+  // A turn this attempt reserved before it went back to the queue; a retry after a failure queues anew.
+  let turnAt = payload.turnAt !== undefined && payload.turnAttempt === job.attemptsMade ? payload.turnAt : undefined;
+  if (turnAt === undefined) {
     const turn = await deps.politenessGate.reserve(host, minDelayMs);
-    // Back a little before the turn (half of what a place may wait), so that the queue's own
-    // latency does not make the turn late; the start below waits for the rest.
-    if (turn.waitMs > inPlaceMs) throw new DeferJob(Date.now() + turn.waitMs - inPlaceMs / 2, { ...data, turnAt: turn.slotAt });
-    if (turn.waitMs > 0) await sleep(turn.waitMs);
+    if (turn.waitMs > inPlaceMs) throw defer(turn.waitMs, turn.slotAt);
+    turnAt = turn.slotAt;
   }
-  // At the turn: the host's last request may have ended less than minDelayMs ago (it took a while,
-  // or came to its turn late); that wait is at most one delay. A source without a free place is
-  // asked again until the longest wait is spent.
+  // Near the turn, the host may not be ready yet (its last request ended less than a delay ago: it
+  // took longer than usual, or came to its turn late), or the source's places may all be taken; or
+  // the job came back far too early (promoted by hand): it waits in place only what it may.
+  const pollMs = Math.max(50, Math.min(250, minDelayMs));
   let waited = 0;
   for (;;) {
-    const start = await deps.politenessGate.start({ host, minDelayMs, source: source.key, concurrency, leaseMs: timeoutMs + LEASE_MARGIN_MS });
+    const start = await deps.politenessGate.start({ host, minDelayMs, source: source.key, concurrency, leaseMs: timeoutMs + LEASE_MARGIN_MS, turnAt, earlyMs: inPlaceMs });
     if (start.started) return start.lease;
-    const waitMs = start.busy === 'host' ? start.waitMs : Math.min(start.waitMs, Math.max(50, Math.min(250, minDelayMs)));
-    if (start.busy === 'source' && waited + waitMs > inPlaceMs) {
-      deps.logger.debug({ source: source.key, url, waitMs: start.waitMs }, 'source busy: deferred');
-      throw new DeferJob(Date.now() + Math.max(waitMs, minDelayMs), data);
-    }
+    // A busy source says when its oldest lease would expire, not when its request ends: ask again soon.
+    const waitMs = start.busy === 'source' ? Math.min(start.waitMs, pollMs) : start.waitMs;
+    if (waited + waitMs > inPlaceMs) throw defer(start.busy === 'source' ? Math.max(waitMs, minDelayMs) : waitMs, turnAt);
     await sleep(waitMs);
     waited += waitMs;
   }
