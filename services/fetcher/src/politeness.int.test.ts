@@ -4,7 +4,9 @@
  * with a backlog not holding the worker's places while its turns are far away.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
 import { enqueue, jobId } from '@nst/shared/jobs';
+import { createRedis } from '@nst/shared/redis';
 import { waitForQueuesIdle } from '@nst/shared/testing';
 import type { RequestRecord } from './publisher/server';
 import { startFetcherHarness, type FetcherHarness } from './testing';
@@ -17,6 +19,8 @@ const JINSHAN_NEWS = [
   '20240130/edfa0084-6cda-4bd1-aa9d-024f5cf7a6d6',
   '20240816/af0a5276-0efc-4816-a98f-dad96233552b',
   '20250211/6661cdef-f493-4c6b-a3b4-dfe6c96e3d80',
+  '20251105/7543526e-e9ad-4032-a575-88d923f69d68',
+  '20261118/eb726a95-93fd-42d7-afc3-f466d9502904',
 ].map((path) => `https://www.jinshan.gov.cn/jsyw/${path}.html`);
 const BAOSHAN_NEWS = ['20260228/739431', '20230725/177359'].map((path) => `https://www.shbsq.gov.cn/shbs/bsyw/${path}.html`);
 
@@ -27,17 +31,23 @@ describe('fetcher politeness', () => {
   let harness: FetcherHarness;
   const jobOptions = fetchJobOptions(3, 20);
 
+  let redis: Redis;
   beforeAll(async () => {
     // Four worker places, as few as a backlog needs to fill them; turns further than 200 ms are waited for in the queue.
     harness = await startFetcherHarness({ name: 'politeness.int.test', attempts: 3, maxPoliteWaitMs: 200 });
+    redis = createRedis(harness.redis.url, { role: 'worker', name: harness.redis.prefix });
   });
   afterAll(async () => {
+    redis.disconnect();
     await harness.close();
   });
   beforeEach(async () => {
     harness.publisher.clearFaults();
     harness.publisher.requests.length = 0;
     await harness.db.pool.query('TRUNCATE raw.document, raw.fetch_log CASCADE');
+    // Each test meets the hosts as new: no turns, delays or response times of the one before.
+    const keys = await redis.keys(`${harness.redis.prefix}:politeness:*`);
+    if (keys.length > 0) await redis.del(...keys);
   });
 
   // Job ids of their own in each test (BullMQ keeps completed jobs, and skips an id it holds).
@@ -54,18 +64,18 @@ describe('fetcher politeness', () => {
   it("spaces a host's requests by its delay, and a backlog of one host does not hold the worker's places from another", async () => {
     await politeness('js-news', { minDelayMs: 500 });
     await politeness('bs-news', { minDelayMs: 500 });
-    // Six pages of one host queued before one page of another: more than the worker has places.
+    // Eight pages of one host queued before one page of another: more than the worker has places.
     for (const url of JINSHAN_NEWS) await fetchDocument('js-news', url);
     await fetchDocument('bs-news', BAOSHAN_NEWS[0]!);
     await waitForQueuesIdle([harness.queues.fetch], { timeoutMs: 30_000 });
 
     const archived = await harness.db.pool.query("SELECT source_key, count(*)::int AS n FROM raw.document GROUP BY source_key ORDER BY source_key");
-    expect(archived.rows).toEqual([{ source_key: 'bs-news', n: 1 }, { source_key: 'js-news', n: 6 }]);
+    expect(archived.rows).toEqual([{ source_key: 'bs-news', n: 1 }, { source_key: 'js-news', n: JINSHAN_NEWS.length }]);
     expect((await harness.db.pool.query("SELECT count(*)::int AS n FROM raw.fetch_log WHERE outcome <> 'archived'")).rows[0].n).toBe(0);
 
     const jinshan = pages(harness.publisher.requests, 'www.jinshan.gov.cn');
     const baoshan = pages(harness.publisher.requests, 'www.shbsq.gov.cn');
-    expect(jinshan).toHaveLength(6);
+    expect(jinshan).toHaveLength(JINSHAN_NEWS.length);
     expect(baoshan).toHaveLength(1);
     // Arrivals at the publisher: never closer than the delay, since a request starts only a delay
     // after the one before came back (a millisecond allowed: Redis's clock and this one round apart).
@@ -94,12 +104,18 @@ describe('fetcher politeness', () => {
 
     const jinshan = pages(harness.publisher.requests, 'www.jinshan.gov.cn').sort((x, y) => x.receivedAt - y.receivedAt);
     const baoshan = pages(harness.publisher.requests, 'www.shbsq.gov.cn').sort((x, y) => x.receivedAt - y.receivedAt);
-    expect(jinshan).toHaveLength(6);
+    expect(jinshan).toHaveLength(JINSHAN_NEWS.length);
     expect(baoshan).toHaveLength(2);
     // A delay from each response's end to the next request.
     for (let i = 1; i < jinshan.length; i += 1) expect(jinshan[i]!.receivedAt - jinshan[i - 1]!.at).toBeGreaterThanOrEqual(300 - 1);
     // The other host's two pages came before the busy host's third.
     expect(baoshan[1]!.receivedAt).toBeLessThan(jinshan[2]!.receivedAt);
+    // The busy host's jobs went back to the queue a few times each, not once for every request
+    // before theirs (as a herd of late turns, all back whenever the host is ready, would).
+    const runs = await Promise.all(JINSHAN_NEWS.map(async (url) => (await harness.queues.fetch.getJob(testJobId('js-news', url)))?.attemptsStarted ?? 0));
+    // Here 20 runs for the eight jobs; 43 when a job back at a spent turn waited for the host
+    // to be ready instead of taking a new turn.
+    expect(runs.reduce((sum, n) => sum + n, 0)).toBeLessThanOrEqual(3.5 * JINSHAN_NEWS.length);
   });
 
   it("keeps a source's requests in flight within its concurrency, even when its server is slower than its delay", async () => {

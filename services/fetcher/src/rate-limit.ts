@@ -7,8 +7,9 @@
  *   turn, a time of the host ({@link PolitenessGate.reserve}); at the turn it records its start
  *   ({@link PolitenessGate.start}), refused while the host is not ready, and its end when it
  *   releases its place. Turns spread the waiting requests out, a delay and the host's usual
- *   response time apart; the start is what guarantees the spacing, so a request that comes to its
- *   turn late pushes the next ones back and never brings two requests closer together. Counting
+ *   response time apart; the start is what guarantees the spacing: a request late for its turn
+ *   delays the host's next start, never brings two requests closer together, and a job that
+ *   cannot start near its turn takes a new one (fetch-source.ts, `takeTurn`). Counting
  *   from the end, not the start, makes the spacing hold at the server too, whatever a request takes
  *   to get there: the next request starts after this one's response came back.
  * - **At most `concurrency` requests of one source are in flight at once.** A started request holds
@@ -29,11 +30,12 @@ local function num(v) return tonumber(v) or 0 end
 /** How long a host's state outlives its last use. */
 const HOST_STATE_TTL_MS = 86_400_000;
 
-// KEYS[1] = the host; ARGV[1] = min delay (ms). Returns {ms to the turn, the turn (ms epoch)}.
+// KEYS[1] = the host; ARGV = min delay (ms), the source's concurrency. Returns {ms to the turn, the turn (ms epoch)}.
+// Turns are a delay and a response apart (a share of a response, when requests may overlap).
 const RESERVE = `${NOW}
 local h = redis.call('HMGET', KEYS[1], 'turn', 'next', 'rt')
 local slot = math.max(now, num(h[1]), num(h[2]))
-redis.call('HSET', KEYS[1], 'turn', slot + tonumber(ARGV[1]) + num(h[3]))
+redis.call('HSET', KEYS[1], 'turn', slot + tonumber(ARGV[1]) + math.floor(num(h[3]) / tonumber(ARGV[2])))
 redis.call('PEXPIRE', KEYS[1], slot - now + ${HOST_STATE_TTL_MS})
 return {slot - now, slot}
 `;
@@ -63,23 +65,32 @@ if redis.call('PTTL', KEYS[1]) < ${HOST_STATE_TTL_MS} then redis.call('PEXPIRE',
 return {0, now}
 `;
 
-// KEYS[1] = the host, KEYS[2] = the source's leases; ARGV = min delay, lease member, the start.
-// The request has ended: the host's next request waits a delay from now, the response time joins
-// the host's average, and the place is free.
+// KEYS[1] = the host, KEYS[2] = the source's leases; ARGV = min delay, lease member, the start,
+// 1 if a response came back (0: an error). The request has ended: the host's next request waits a
+// delay from now, and the place is free. A response's time joins the host's moving average, at
+// most twice the average and a delay (one slow response moves the turns a little, not by a timeout).
 const END = `${NOW}
 redis.call('ZREM', KEYS[2], ARGV[2])
 local h = redis.call('HMGET', KEYS[1], 'next', 'last', 'rt')
-local took = math.max(0, now - tonumber(ARGV[3]))
-local rt = h[3] and (0.8 * tonumber(h[3]) + 0.2 * took) or took
-redis.call('HSET', KEYS[1], 'last', math.max(num(h[2]), now), 'next', math.max(num(h[1]), now + tonumber(ARGV[1])), 'rt', math.floor(rt))
+local delay = tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], 'last', math.max(num(h[2]), now), 'next', math.max(num(h[1]), now + delay))
+if ARGV[4] == '1' then
+  local took = math.max(0, now - tonumber(ARGV[3]))
+  local rt = took
+  if h[3] then rt = 0.8 * tonumber(h[3]) + 0.2 * math.min(took, 2 * tonumber(h[3]) + delay) end
+  redis.call('HSET', KEYS[1], 'rt', math.floor(rt))
+end
 if redis.call('PTTL', KEYS[1]) < ${HOST_STATE_TTL_MS} then redis.call('PEXPIRE', KEYS[1], ${HOST_STATE_TTL_MS}) end
 return now
 `;
 
 /** A started request's place among its source's requests in flight. */
 export interface Lease {
-  /** The request has ended (its response read, or its error): give the place back. Safe to call twice. */
-  release(): Promise<void>;
+  /**
+   * The request has ended: give the place back. `responded`: a response came back (its time joins
+   * the host's average), not an error. Safe to call twice.
+   */
+  release(responded?: boolean): Promise<void>;
 }
 
 export type StartResult =
@@ -108,8 +119,8 @@ export interface StartRequest {
 }
 
 export interface PolitenessGate {
-  /** Reserve the host's next turn. Returns its time (Redis clock, ms) and the milliseconds to it. */
-  reserve(host: string, minDelayMs: number): Promise<{ waitMs: number; slotAt: number }>;
+  /** Reserve the host's next turn for a source's request. Returns its time (Redis clock, ms) and the milliseconds to it. */
+  reserve(host: string, minDelayMs: number, concurrency?: number): Promise<{ waitMs: number; slotAt: number }>;
   /** Start a request now, if its turn has come, the host is ready and the source has a free place. */
   start(request: StartRequest): Promise<StartResult>;
 }
@@ -119,8 +130,8 @@ const CODES = { 1: 'host', 2: 'source', 3: 'turn' } as const;
 export function createPolitenessGate(redis: Redis, prefix: string): PolitenessGate {
   const hostKey = (host: string) => `${prefix}:politeness:${host}`;
   return {
-    async reserve(host, minDelayMs) {
-      const [waitMs, slotAt] = (await redis.eval(RESERVE, 1, hostKey(host), String(minDelayMs))) as [number, number];
+    async reserve(host, minDelayMs, concurrency = 1) {
+      const [waitMs, slotAt] = (await redis.eval(RESERVE, 1, hostKey(host), String(minDelayMs), String(Math.max(1, concurrency)))) as [number, number];
       return { waitMs, slotAt };
     },
     async start({ host, minDelayMs, source, concurrency, leaseMs, turnAt, earlyMs }) {
@@ -133,10 +144,10 @@ export function createPolitenessGate(redis: Redis, prefix: string): PolitenessGa
         started: true,
         at: value,
         lease: {
-          async release() {
+          async release(responded = true) {
             if (released) return;
             released = true;
-            await redis.eval(END, 2, hostKey(host), leases, String(minDelayMs), member, String(value));
+            await redis.eval(END, 2, hostKey(host), leases, String(minDelayMs), member, String(value), responded ? '1' : '0');
           },
         },
       };

@@ -62,12 +62,12 @@ describe('a fetch job waiting for politeness', () => {
     expect(next.deferred).toBeDefined();
     expect(next.heldMs).toBeLessThan(IN_PLACE_MS);
     // Back shortly before its turn (half of what it may wait in place), with the turn in its data.
-    expect(next.deferred!.untilMs - Date.now()).toBeGreaterThan(2_000 - IN_PLACE_MS);
+    expect(next.deferred!.untilMs - Date.now()).toBeGreaterThan(1_000);
     expect(next.deferred!.data).toMatchObject({ ...f.payload, turnAttempt: 0 });
     expect(typeof next.deferred!.data!.turnAt).toBe('number');
   });
 
-  it('defers a job back at its turn while the host is busy for longer than it may wait in place, keeping its turn', async () => {
+  it('gives a job back at its turn a new turn when the host is busy for longer than it may wait in place', async () => {
     const f = fixture();
     const turn = await gate.reserve(f.host, 2_000);
     // Another request started just now and will keep the host busy for 2 s after it ends.
@@ -76,8 +76,20 @@ describe('a fetch job waiting for politeness', () => {
     const job = { data: { ...f.payload, turnAt: turn.slotAt, turnAttempt: 0 }, attemptsMade: 0 };
     const back = await run(job, f);
     expect(back.heldMs).toBeLessThan(IN_PLACE_MS);
-    expect(back.deferred!.data).toMatchObject({ turnAt: turn.slotAt, turnAttempt: 0 });
-    expect(back.deferred!.untilMs - Date.now()).toBeGreaterThan(2_000 - IN_PLACE_MS - 100);
+    // Its turn was spent; the new one is when the host is ready, about 2 s from now.
+    expect(back.deferred!.data).toMatchObject({ turnAttempt: 0 });
+    expect(back.deferred!.data!.turnAt).toBeGreaterThan(turn.slotAt + 1_000);
+    expect(back.deferred!.untilMs - Date.now()).toBeGreaterThan(1_000);
+  });
+
+  it('sends a job back far before its turn (promoted by hand) to its turn again, keeping it', async () => {
+    const f = fixture();
+    await gate.reserve(f.host, 2_000);
+    const turn = await gate.reserve(f.host, 2_000);
+    const job = { data: { ...f.payload, turnAt: turn.slotAt, turnAttempt: 0 }, attemptsMade: 0 };
+    const early = await run(job, f);
+    expect(early.heldMs).toBeLessThan(IN_PLACE_MS);
+    expect(early.deferred!.data).toMatchObject({ turnAt: turn.slotAt, turnAttempt: 0 });
   });
 
   it("defers a job whose source's places stay taken for longer than it may wait in place", async () => {

@@ -148,7 +148,7 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, latest: Arc
     });
   } finally {
     // The response (or its error) is what counts: a lease left behind expires by itself.
-    await lease?.release().catch((error: unknown) => deps.logger.warn({ source: source.key, url, err: { message: (error as Error).message } }, 'could not release the request\'s place'));
+    await lease?.release(response !== undefined).catch((error: unknown) => deps.logger.warn({ source: source.key, url, err: { message: (error as Error).message } }, 'could not release the request\'s place'));
   }
 
   if (response.status === 304) {
@@ -205,11 +205,11 @@ const LEASE_MARGIN_MS = 5_000;
  * (`minDelayMs` 0, or the whole fetcher's).
  *
  * A job waits in its worker place only for the host's next turn: at most one delay, and at most
- * `maxPoliteWaitMs`, in all. For anything longer (a later turn, a host or a source still busy at
- * the turn) it goes back to the queue, delayed until shortly before it may start ({@link
- * DeferJob}: no attempt spent), keeping the turn it reserved (`turnAt`, for this attempt only), so
- * that the place runs other hosts' jobs meanwhile: with a place asleep for every waiting job, a
- * backfill of one host held every place and the other hosts waited for it.
+ * `maxPoliteWaitMs`, in all. For anything longer it goes back to the queue, delayed until shortly
+ * before its turn ({@link DeferJob}: no attempt spent), keeping the turn (`turnAt`, for this
+ * attempt only), so that the place runs other hosts' jobs meanwhile: with a place asleep for every
+ * waiting job, a backfill of one host held every place and the other hosts waited for it. A job
+ * that finds the host or its source still busy at its turn takes a new turn.
  */
 export async function takeTurn(
   job: Pick<Job, 'data' | 'attemptsMade'>,
@@ -229,26 +229,33 @@ export async function takeTurn(
     deps.logger.debug({ source: source.key, url, waitMs }, 'waiting for the host\'s turn in the queue');
     return new DeferJob(Date.now() + Math.max(waitMs - inPlaceMs / 2, 1), { ...data, turnAt, turnAttempt: job.attemptsMade });
   };
+  let waited = 0;
+  const reserve = async () => {
+    const turn = await deps.politenessGate.reserve(host, minDelayMs, concurrency);
+    if (waited + turn.waitMs > inPlaceMs) throw defer(turn.waitMs, turn.slotAt);
+    return turn.slotAt;
+  };
   // A turn this attempt reserved before it went back to the queue; a retry after a failure queues anew.
-  let turnAt = payload.turnAt !== undefined && payload.turnAttempt === job.attemptsMade ? payload.turnAt : undefined;
-  if (turnAt === undefined) {
-    const turn = await deps.politenessGate.reserve(host, minDelayMs);
-    if (turn.waitMs > inPlaceMs) throw defer(turn.waitMs, turn.slotAt);
-    turnAt = turn.slotAt;
-  }
+  let turnAt = payload.turnAt !== undefined && payload.turnAttempt === job.attemptsMade ? payload.turnAt : await reserve();
   // Near the turn, the host may not be ready yet (its last request ended less than a delay ago: it
   // took longer than usual, or came to its turn late), or the source's places may all be taken; or
   // the job came back far too early (promoted by hand): it waits in place only what it may.
   const pollMs = Math.max(50, Math.min(250, minDelayMs));
-  let waited = 0;
   for (;;) {
     const start = await deps.politenessGate.start({ host, minDelayMs, source: source.key, concurrency, leaseMs: timeoutMs + LEASE_MARGIN_MS, turnAt, earlyMs: inPlaceMs });
     if (start.started) return start.lease;
     // A busy source says when its oldest lease would expire, not when its request ends: ask again soon.
     const waitMs = start.busy === 'source' ? Math.min(start.waitMs, pollMs) : start.waitMs;
-    if (waited + waitMs > inPlaceMs) throw defer(start.busy === 'source' ? Math.max(waitMs, minDelayMs) : waitMs, turnAt);
-    await sleep(waitMs);
-    waited += waitMs;
+    if (waited + waitMs <= inPlaceMs) {
+      await sleep(waitMs);
+      waited += waitMs;
+      continue;
+    }
+    // Too early: back at the turn. Otherwise the turn is spent (the requests before it took longer
+    // than the turns allowed for): a new one, behind those given out meanwhile, spaced as the
+    // host's responses now go, rather than every late job coming back at once when the host is ready.
+    if (start.busy === 'turn') throw defer(waitMs, turnAt);
+    turnAt = await reserve();
   }
 }
 
