@@ -110,6 +110,28 @@ describe('politeness shared by replicas', () => {
     expect(await gate.start(quick)).toMatchObject({ started: true });
   });
 
+  it("gives a source's turn on a shared host a response and its longer delay after the turn before, both ways", async () => {
+    const gate = createPolitenessGate(a, redis.prefix);
+    const quick = await gate.reserve('turns.test', 300);
+    const slow = await gate.reserve('turns.test', 1_500);
+    expect(slow.slotAt - quick.slotAt).toBeGreaterThanOrEqual(1_500);
+    const after = await gate.reserve('turns.test', 300);
+    expect(after.slotAt - slow.slotAt).toBeGreaterThanOrEqual(1_500);
+  });
+
+  it('spaces turns by a bounded response time, even when the first answer took long', async () => {
+    const gate = createPolitenessGate(a, redis.prefix);
+    const request = { host: 'slow-answer.test', minDelayMs: 50, source: 'slow-answer', concurrency: 1, leaseMs: 5_000 };
+    const first = started(await gate.start(request));
+    await sleep(400); // a first answer eight delays long
+    await first.lease.release();
+    const one = await gate.reserve('slow-answer.test', 50);
+    const two = await gate.reserve('slow-answer.test', 50);
+    // A delay and at most two delays of response: not the 400 ms answer.
+    expect(two.slotAt - one.slotAt).toBeLessThanOrEqual(50 + 100);
+    expect(two.slotAt - one.slotAt).toBeGreaterThanOrEqual(50);
+  });
+
   it('lets at most `concurrency` requests of a source be in flight, across replicas and hosts', async () => {
     const [gateA, gateB] = [createPolitenessGate(a, redis.prefix), createPolitenessGate(b, redis.prefix)];
     // Hosts of their own, so that only the source's limit can refuse.

@@ -20,8 +20,8 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 // The clock of every script: Redis's, in ms. A host's state (a hash): `next` the time its next
-// request may start, `last` its last request's start or end, `delay` that request's delay, `rt`
-// its usual response time (a moving average), `turn` the next free turn.
+// request may start, `last` its last request's start or end, `rt` its usual response time (a
+// moving average), `tslot` and `tdelay` the last turn given out and its source's delay.
 const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -31,11 +31,14 @@ local function num(v) return tonumber(v) or 0 end
 const HOST_STATE_TTL_MS = 86_400_000;
 
 // KEYS[1] = the host; ARGV = min delay (ms), the source's concurrency. Returns {ms to the turn, the turn (ms epoch)}.
-// Turns are a delay and a response apart (a share of a response, when requests may overlap).
+// A turn comes when the host would be ready for this source's request: a response and the longer
+// of the two delays after the turn before (a share of a response, when requests may overlap).
 const RESERVE = `${NOW}
-local h = redis.call('HMGET', KEYS[1], 'turn', 'next', 'rt')
-local slot = math.max(now, num(h[1]), num(h[2]))
-redis.call('HSET', KEYS[1], 'turn', slot + tonumber(ARGV[1]) + math.floor(num(h[3]) / tonumber(ARGV[2])))
+local delay = tonumber(ARGV[1])
+local h = redis.call('HMGET', KEYS[1], 'tslot', 'tdelay', 'next', 'last', 'rt')
+local slot = math.max(now, num(h[3]), num(h[4]) + delay)
+if h[1] then slot = math.max(slot, tonumber(h[1]) + math.max(num(h[2]), delay) + math.floor(num(h[5]) / tonumber(ARGV[2]))) end
+redis.call('HSET', KEYS[1], 'tslot', slot, 'tdelay', delay)
 redis.call('PEXPIRE', KEYS[1], slot - now + ${HOST_STATE_TTL_MS})
 return {slot - now, slot}
 `;
@@ -68,7 +71,8 @@ return {0, now}
 // KEYS[1] = the host, KEYS[2] = the source's leases; ARGV = min delay, lease member, the start,
 // 1 if a response came back (0: an error). The request has ended: the host's next request waits a
 // delay from now, and the place is free. A response's time joins the host's moving average, at
-// most twice the average and a delay (one slow response moves the turns a little, not by a timeout).
+// most twice the average and a delay (the first: two delays), so that one slow response moves the
+// turns a little, not by a timeout.
 const END = `${NOW}
 redis.call('ZREM', KEYS[2], ARGV[2])
 local h = redis.call('HMGET', KEYS[1], 'next', 'last', 'rt')
@@ -76,7 +80,7 @@ local delay = tonumber(ARGV[1])
 redis.call('HSET', KEYS[1], 'last', math.max(num(h[2]), now), 'next', math.max(num(h[1]), now + delay))
 if ARGV[4] == '1' then
   local took = math.max(0, now - tonumber(ARGV[3]))
-  local rt = took
+  local rt = math.min(took, 2 * delay)
   if h[3] then rt = 0.8 * tonumber(h[3]) + 0.2 * math.min(took, 2 * tonumber(h[3]) + delay) end
   redis.call('HSET', KEYS[1], 'rt', math.floor(rt))
 end

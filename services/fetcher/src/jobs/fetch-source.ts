@@ -244,8 +244,9 @@ export async function takeTurn(
   for (;;) {
     const start = await deps.politenessGate.start({ host, minDelayMs, source: source.key, concurrency, leaseMs: timeoutMs + LEASE_MARGIN_MS, turnAt, earlyMs: inPlaceMs });
     if (start.started) return start.lease;
-    // A busy source says when its oldest lease would expire, not when its request ends: ask again soon.
-    const waitMs = start.busy === 'source' ? Math.min(start.waitMs, pollMs) : start.waitMs;
+    // A busy source says when its oldest lease would expire, not when its request ends: ask again
+    // soon, within what is left of the wait in place.
+    const waitMs = start.busy === 'source' ? Math.min(start.waitMs, pollMs, Math.max(1, inPlaceMs - waited)) : start.waitMs;
     if (waited + waitMs <= inPlaceMs) {
       await sleep(waitMs);
       waited += waitMs;
