@@ -41,8 +41,8 @@ export type Indicator = z.infer<typeof Indicator>;
 export const Politeness = z.object({
   /**
    * Minimum milliseconds from the end of one request to the same host to the start of the next (from
-   * its start, while requests overlap), across all replicas; 0 turns politeness off for the source
-   * (no delay, and no limit of requests in flight).
+   * its start, while requests overlap; of two sources of one host, the longer delay counts), across
+   * all replicas; 0 turns politeness off for the source (no delay, and no limit of requests in flight).
    */
   minDelayMs: z.number().int().min(0).default(2000),
   /** Requests of the source in flight at once, across all replicas. */
