@@ -11,6 +11,8 @@ export interface ServiceMetrics {
   registry: Registry;
   jobsCompleted: Counter<'queue' | 'job'>;
   jobsFailed: Counter<'queue' | 'job' | 'reason'>;
+  /** Jobs put back to wait (no attempt spent), by reason: a fetch waiting for its host's turn (`politeness`). */
+  jobsDeferred: Counter<'queue' | 'job' | 'reason'>;
   jobDuration: Histogram<'queue' | 'job'>;
   /** Fetch attempts by outcome (archived, unchanged, not_modified, retry, failed, refused, skipped) and HTTP status. */
   fetchOutcomes: Counter<'outcome' | 'status'>;
@@ -30,6 +32,7 @@ export function createServiceMetrics(service: string): ServiceMetrics {
     registry,
     jobsCompleted: new Counter({ name: 'nst_jobs_completed_total', help: 'Jobs completed', labelNames: ['queue', 'job'], registers: [registry] }),
     jobsFailed: new Counter({ name: 'nst_jobs_failed_total', help: 'Job attempts failed, by reason code', labelNames: ['queue', 'job', 'reason'], registers: [registry] }),
+    jobsDeferred: new Counter({ name: 'nst_jobs_deferred_total', help: 'Jobs put back to wait without spending an attempt, by reason', labelNames: ['queue', 'job', 'reason'], registers: [registry] }),
     jobDuration: new Histogram({
       name: 'nst_job_duration_seconds',
       help: 'Job processing time',

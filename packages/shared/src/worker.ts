@@ -29,6 +29,8 @@ export class DeferJob extends Error {
   constructor(
     readonly untilMs: number,
     readonly data?: Record<string, unknown>,
+    /** Why it waits, for the `nst_jobs_deferred_total` counter. */
+    readonly reason = 'deferred',
   ) {
     super(`job deferred until ${new Date(untilMs).toISOString()}`);
   }
@@ -68,6 +70,7 @@ export function createWorker<R>(handler: (job: Job) => Promise<R>, options: Crea
           deferred = true;
           if (error.data) await job.updateData(error.data);
           await job.moveToDelayed(error.untilMs, token);
+          options.metrics?.jobsDeferred.inc({ queue: options.queue, job: job.name, reason: error.reason });
           throw new DelayedError();
         }
         if (token && isConnectionLoss(error)) {

@@ -65,6 +65,7 @@ describe('fetcher politeness', () => {
     await politeness('js-news', { minDelayMs: 500 });
     await politeness('bs-news', { minDelayMs: 500 });
     // Eight pages of one host queued before one page of another: more than the worker has places.
+    const before = (await harness.metrics.jobsDeferred.get()).values.reduce((sum, v) => sum + v.value, 0);
     for (const url of JINSHAN_NEWS) await fetchDocument('js-news', url);
     await fetchDocument('bs-news', BAOSHAN_NEWS[0]!);
     await waitForQueuesIdle([harness.queues.fetch], { timeoutMs: 30_000 });
@@ -87,9 +88,12 @@ describe('fetcher politeness', () => {
     // The backlog's pages waited for their turns in the queue, not in a worker's place.
     const deferred = await Promise.all(JINSHAN_NEWS.map(async (url) => (await harness.queues.fetch.getJob(testJobId('js-news', url)))?.attemptsStarted ?? 0));
     expect(Math.max(...deferred)).toBeGreaterThan(1);
-    // An attempt was spent by none of them.
+    // An attempt was spent by none of them, and /metrics counts their waits.
     const attempts = await harness.db.pool.query('SELECT max(attempt)::int AS n FROM raw.fetch_log');
     expect(attempts.rows[0].n).toBe(1);
+    const exposed = await harness.metrics.registry.metrics();
+    const counted = /nst_jobs_deferred_total\{queue="fetch",job="fetch-source",reason="politeness",service="fetcher"\} (\d+)/.exec(exposed);
+    expect(Number(counted?.[1])).toBe(deferred.reduce((sum, runs) => sum + runs - 1, 0) + before);
   });
 
   it("does not let a slow host's backlog hold the places either, and counts its delay from each response's end", async () => {

@@ -6,6 +6,7 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { closeQueues, createQueues, type Queues } from '@nst/shared/jobs';
 import { createLogger } from '@nst/shared/logger';
+import { createServiceMetrics, type ServiceMetrics } from '@nst/shared/ops';
 import { createRedis } from '@nst/shared/redis';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@nst/shared/testing';
 import { createFetchDeps } from './deps';
@@ -20,6 +21,8 @@ export interface FetcherHarness {
   /** Queues on a connection of their own (enqueue, counts). */
   queues: Queues;
   worker: Worker;
+  /** The worker's Prometheus metrics, as the service's /metrics serves them. */
+  metrics: ServiceMetrics;
   /** Close the worker, queues, connections and publisher; drop the database and the prefix. */
   close(): Promise<void>;
 }
@@ -62,13 +65,15 @@ export async function startFetcherHarness(options: FetcherHarnessOptions): Promi
     logger: createLogger({ service: options.name, level: 'silent' }),
     sources: await loadSources(db.pool),
   });
-  const worker = createFetchWorker(deps, { connection: workerConnection, prefix: redis.prefix, concurrency: 4, backoffMs: 20 });
+  const metrics = createServiceMetrics('fetcher');
+  const worker = createFetchWorker({ ...deps, metrics }, { connection: workerConnection, prefix: redis.prefix, concurrency: 4, backoffMs: 20, metrics });
   return {
     db,
     redis,
     publisher,
     queues,
     worker,
+    metrics,
     async close() {
       await worker.close();
       await closeQueues(queues);

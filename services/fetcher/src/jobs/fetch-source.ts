@@ -227,7 +227,7 @@ export async function takeTurn(
     // Back shortly before it may start (half of what a place may wait), so that the queue's own
     // latency does not make it late; the start waits for the rest.
     deps.logger.debug({ source: source.key, url, waitMs }, 'waiting for the host\'s turn in the queue');
-    return new DeferJob(Date.now() + Math.max(waitMs - inPlaceMs / 2, 1), { ...data, turnAt, turnAttempt: job.attemptsMade });
+    return new DeferJob(Date.now() + Math.max(waitMs - inPlaceMs / 2, 1), { ...data, turnAt, turnAttempt: job.attemptsMade }, 'politeness');
   };
   let waited = 0;
   const reserve = async () => {
