@@ -29,7 +29,7 @@ describe('politeness shared by replicas', () => {
   it('gives two replicas turns on one host at least minDelay apart', async () => {
     // Two replicas = two connections and two gates over the same Redis keys.
     const replicas = [createPolitenessGate(a, redis.prefix), createPolitenessGate(b, redis.prefix)];
-    const turns = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => replicas[i % 2]!.reserve('tjj.sh.gov.cn', 200)));
+    const turns = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => replicas[i % 2]!.reserve('tjj.sh.gov.cn', 200, 'sh-tjj-monthly')));
     const slots = turns.map((turn) => turn.slotAt).sort((x, y) => x - y);
     // Turns are reserved on Redis's clock, so the spacing is exact whatever the load on this machine.
     for (let i = 1; i < slots.length; i += 1) expect(slots[i]! - slots[i - 1]!).toBeGreaterThanOrEqual(200);
@@ -40,8 +40,8 @@ describe('politeness shared by replicas', () => {
 
   it('keeps hosts independent', async () => {
     const gate = createPolitenessGate(a, redis.prefix);
-    await gate.reserve('www.jinshan.gov.cn', 5_000);
-    expect((await gate.reserve('xxgk.shbsq.gov.cn', 5_000)).waitMs).toBe(0);
+    await gate.reserve('www.jinshan.gov.cn', 5_000, 'js-news');
+    expect((await gate.reserve('xxgk.shbsq.gov.cn', 5_000, 'bs-stats-monthly')).waitMs).toBe(0);
   });
 
   it('refuses a start while the host\'s last one is younger than minDelay, whatever turn the caller holds', async () => {
@@ -78,8 +78,8 @@ describe('politeness shared by replicas', () => {
 
   it('starts a request no earlier before its turn than its caller allows, on a ready host', async () => {
     const gate = createPolitenessGate(a, redis.prefix);
-    await gate.reserve('zwgk.test', 1_000);
-    const turn = await gate.reserve('zwgk.test', 1_000);
+    await gate.reserve('zwgk.test', 1_000, 'zwgk');
+    const turn = await gate.reserve('zwgk.test', 1_000, 'zwgk');
     const request = { host: 'zwgk.test', minDelayMs: 1_000, source: 'zwgk', concurrency: 1, leaseMs: 5_000, turnAt: turn.slotAt };
     // A delay early is too early (a job promoted by hand); within 300 ms of the turn is not.
     const early = await gate.start({ ...request, earlyMs: 300 });
@@ -112,10 +112,10 @@ describe('politeness shared by replicas', () => {
 
   it("gives a source's turn on a shared host a response and its longer delay after the turn before, both ways", async () => {
     const gate = createPolitenessGate(a, redis.prefix);
-    const quick = await gate.reserve('turns.test', 300);
-    const slow = await gate.reserve('turns.test', 1_500);
+    const quick = await gate.reserve('turns.test', 300, 'quick-source');
+    const slow = await gate.reserve('turns.test', 1_500, 'slow-source');
     expect(slow.slotAt - quick.slotAt).toBeGreaterThanOrEqual(1_500);
-    const after = await gate.reserve('turns.test', 300);
+    const after = await gate.reserve('turns.test', 300, 'quick-source');
     expect(after.slotAt - slow.slotAt).toBeGreaterThanOrEqual(1_500);
   });
 
@@ -125,11 +125,21 @@ describe('politeness shared by replicas', () => {
     const first = started(await gate.start(request));
     await sleep(400); // a first answer eight delays long
     await first.lease.release();
-    const one = await gate.reserve('slow-answer.test', 50);
-    const two = await gate.reserve('slow-answer.test', 50);
+    const one = await gate.reserve('slow-answer.test', 50, 'slow-answer');
+    const two = await gate.reserve('slow-answer.test', 50, 'slow-answer');
     // A delay and at most two delays of response: not the 400 ms answer.
     expect(two.slotAt - one.slotAt).toBeLessThanOrEqual(50 + 100);
     expect(two.slotAt - one.slotAt).toBeGreaterThanOrEqual(50);
+  });
+
+  it("spaces a source's turns by its own responses, not by another source's slower ones on the host", async () => {
+    const gate = createPolitenessGate(a, redis.prefix);
+    const slow = started(await gate.start({ host: 'mixed.test', minDelayMs: 50, source: 'slow-pages', concurrency: 1, leaseMs: 5_000 }));
+    await sleep(400);
+    await slow.lease.release();
+    const one = await gate.reserve('mixed.test', 50, 'quick-pages');
+    const two = await gate.reserve('mixed.test', 50, 'quick-pages');
+    expect(two.slotAt - one.slotAt).toBe(50);
   });
 
   it('lets at most `concurrency` requests of a source be in flight, across replicas and hosts', async () => {

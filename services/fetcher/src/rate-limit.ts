@@ -20,8 +20,9 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 // The clock of every script: Redis's, in ms. A host's state (a hash): `next` the time its next
-// request may start, `last` its last request's start or end, `rt` its usual response time (a
-// moving average), `tslot` and `tdelay` the last turn given out and its source's delay.
+// request may start, `last` its last request's start or end, `rt:<source>` a source's usual
+// response time there (a moving average), `tslot` and `tdelay` the last turn given out and its
+// source's delay.
 const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -30,12 +31,13 @@ local function num(v) return tonumber(v) or 0 end
 /** How long a host's state outlives its last use. */
 const HOST_STATE_TTL_MS = 86_400_000;
 
-// KEYS[1] = the host; ARGV = min delay (ms), the source's concurrency. Returns {ms to the turn, the turn (ms epoch)}.
-// A turn comes when the host would be ready for this source's request: a response and the longer
-// of the two delays after the turn before (a share of a response, when requests may overlap).
+// KEYS[1] = the host; ARGV = min delay (ms), the source's concurrency, the source.
+// Returns {ms to the turn, the turn (ms epoch)}. A turn comes when the host would be ready for this
+// source's request: one of its responses and the longer of the two delays after the turn before
+// (a share of a response, when the source's requests may overlap).
 const RESERVE = `${NOW}
 local delay = tonumber(ARGV[1])
-local h = redis.call('HMGET', KEYS[1], 'tslot', 'tdelay', 'next', 'last', 'rt')
+local h = redis.call('HMGET', KEYS[1], 'tslot', 'tdelay', 'next', 'last', 'rt:' .. ARGV[3])
 local slot = math.max(now, num(h[3]), num(h[4]) + delay)
 if h[1] then slot = math.max(slot, tonumber(h[1]) + math.max(num(h[2]), delay) + math.floor(num(h[5]) / tonumber(ARGV[2]))) end
 redis.call('HSET', KEYS[1], 'tslot', slot, 'tdelay', delay)
@@ -45,16 +47,16 @@ return {slot - now, slot}
 
 // KEYS[1] = the host, KEYS[2] = the source's leases (member → expiry);
 // ARGV = min delay, concurrency, lease member, lease ms, the caller's turn (0: none), how early it may start.
-// Returns {0, now} when started (lease taken); {1, ms} when the host is not ready (its last
-// request too recent); {2, ms to the first lease's expiry} when the source has no free place;
-// {3, ms to the turn} when the caller's turn is further away than it may start early.
+// Returns {0, now} when started (lease taken); {1, ms, ready} when the host is not ready (its last
+// request too recent) until `ready`; {2, ms to the first lease's expiry} when the source has no
+// free place; {3, ms to the turn} when the caller's turn is further away than it may start early.
 const START = `${NOW}
 local delay = tonumber(ARGV[1])
 local turn = tonumber(ARGV[5])
 if turn > now + tonumber(ARGV[6]) then return {3, turn - now} end
 local h = redis.call('HMGET', KEYS[1], 'next', 'last')
 local ready = math.max(num(h[1]), num(h[2]) + delay)
-if now < ready then return {1, ready - now} end
+if now < ready then return {1, ready - now, ready} end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
@@ -69,20 +71,20 @@ return {0, now}
 `;
 
 // KEYS[1] = the host, KEYS[2] = the source's leases; ARGV = min delay, lease member, the start,
-// 1 if a response came back (0: an error). The request has ended: the host's next request waits a
+// 1 if a response came back (0: an error), the source. The request has ended: the host's next request waits a
 // delay from now, and the place is free. A response's time joins the host's moving average, at
 // most twice the average and a delay (the first: two delays), so that one slow response moves the
 // turns a little, not by a timeout.
 const END = `${NOW}
 redis.call('ZREM', KEYS[2], ARGV[2])
-local h = redis.call('HMGET', KEYS[1], 'next', 'last', 'rt')
+local h = redis.call('HMGET', KEYS[1], 'next', 'last', 'rt:' .. ARGV[5])
 local delay = tonumber(ARGV[1])
 redis.call('HSET', KEYS[1], 'last', math.max(num(h[2]), now), 'next', math.max(num(h[1]), now + delay))
 if ARGV[4] == '1' then
   local took = math.max(0, now - tonumber(ARGV[3]))
   local rt = math.min(took, 2 * delay)
   if h[3] then rt = 0.8 * tonumber(h[3]) + 0.2 * math.min(took, 2 * tonumber(h[3]) + delay) end
-  redis.call('HSET', KEYS[1], 'rt', math.floor(rt))
+  redis.call('HSET', KEYS[1], 'rt:' .. ARGV[5], math.floor(rt))
 end
 if redis.call('PTTL', KEYS[1]) < ${HOST_STATE_TTL_MS} then redis.call('PEXPIRE', KEYS[1], ${HOST_STATE_TTL_MS}) end
 return now
@@ -100,10 +102,11 @@ export interface Lease {
 export type StartResult =
   | { started: true; at: number; lease: Lease }
   /**
-   * `host`: the host's last request started or ended less than a delay ago; `source`: no free
-   * place; `turn`: the caller's turn is further away than it may start early.
+   * `host`: the host's last request started or ended less than a delay ago (it is ready at
+   * `readyAt`, Redis clock); `source`: no free place; `turn`: the caller's turn is further away
+   * than it may start early.
    */
-  | { started: false; busy: 'host' | 'source' | 'turn'; waitMs: number };
+  | { started: false; busy: 'host' | 'source' | 'turn'; waitMs: number; readyAt?: number };
 
 /** A request about to start: its host and source, and the source's politeness. */
 export interface StartRequest {
@@ -124,7 +127,7 @@ export interface StartRequest {
 
 export interface PolitenessGate {
   /** Reserve the host's next turn for a source's request. Returns its time (Redis clock, ms) and the milliseconds to it. */
-  reserve(host: string, minDelayMs: number, concurrency?: number): Promise<{ waitMs: number; slotAt: number }>;
+  reserve(host: string, minDelayMs: number, source: string, concurrency?: number): Promise<{ waitMs: number; slotAt: number }>;
   /** Start a request now, if its turn has come, the host is ready and the source has a free place. */
   start(request: StartRequest): Promise<StartResult>;
 }
@@ -134,15 +137,15 @@ const CODES = { 1: 'host', 2: 'source', 3: 'turn' } as const;
 export function createPolitenessGate(redis: Redis, prefix: string): PolitenessGate {
   const hostKey = (host: string) => `${prefix}:politeness:${host}`;
   return {
-    async reserve(host, minDelayMs, concurrency = 1) {
-      const [waitMs, slotAt] = (await redis.eval(RESERVE, 1, hostKey(host), String(minDelayMs), String(Math.max(1, concurrency)))) as [number, number];
+    async reserve(host, minDelayMs, source, concurrency = 1) {
+      const [waitMs, slotAt] = (await redis.eval(RESERVE, 1, hostKey(host), String(minDelayMs), String(Math.max(1, concurrency)), source)) as [number, number];
       return { waitMs, slotAt };
     },
     async start({ host, minDelayMs, source, concurrency, leaseMs, turnAt, earlyMs }) {
       const leases = `${prefix}:inflight:${source}`;
       const member = randomUUID();
-      const [state, value] = (await redis.eval(START, 2, hostKey(host), leases, String(minDelayMs), String(concurrency), member, String(leaseMs), String(turnAt ?? 0), String(earlyMs ?? 0))) as [0 | 1 | 2 | 3, number];
-      if (state !== 0) return { started: false, busy: CODES[state], waitMs: Math.max(0, value) };
+      const [state, value, readyAt] = (await redis.eval(START, 2, hostKey(host), leases, String(minDelayMs), String(concurrency), member, String(leaseMs), String(turnAt ?? 0), String(earlyMs ?? 0))) as [0 | 1 | 2 | 3, number, number?];
+      if (state !== 0) return { started: false, busy: CODES[state], waitMs: Math.max(0, value), ...(readyAt !== undefined ? { readyAt } : {}) };
       let released = false;
       return {
         started: true,
@@ -151,7 +154,7 @@ export function createPolitenessGate(redis: Redis, prefix: string): PolitenessGa
           async release(responded = true) {
             if (released) return;
             released = true;
-            await redis.eval(END, 2, hostKey(host), leases, String(minDelayMs), member, String(value), responded ? '1' : '0');
+            await redis.eval(END, 2, hostKey(host), leases, String(minDelayMs), member, String(value), responded ? '1' : '0', source);
           },
         },
       };

@@ -69,7 +69,7 @@ describe('a fetch job waiting for politeness', () => {
 
   it('gives a job back at its turn a new turn when the host is busy for longer than it may wait in place', async () => {
     const f = fixture();
-    const turn = await gate.reserve(f.host, 2_000);
+    const turn = await gate.reserve(f.host, 2_000, f.source.key);
     // Another request started just now and will keep the host busy for 2 s after it ends.
     const other = await gate.start({ host: f.host, minDelayMs: 2_000, source: 'another', concurrency: 1, leaseMs: 10_000 });
     if (other.started) await other.lease.release();
@@ -82,10 +82,23 @@ describe('a fetch job waiting for politeness', () => {
     expect(back.deferred!.untilMs - Date.now()).toBeGreaterThan(1_000);
   });
 
+  it('keeps the turn of a job that finds the host ready soon after it, and comes back then', async () => {
+    const f = fixture({ minDelayMs: 300 });
+    // Another source's request on the host just ended: the host is ready in 300 ms.
+    const other = await gate.start({ host: f.host, minDelayMs: 300, source: 'another', concurrency: 1, leaseMs: 10_000 });
+    if (!other.started) throw new Error('the host was not idle');
+    await other.lease.release();
+    // The job's turn is 150 ms away; the host, ready 150 ms after it, is within a wait in place of it.
+    const turnAt = other.at + 150;
+    const back = await run({ data: { ...f.payload, turnAt, turnAttempt: 0 }, attemptsMade: 0 }, f);
+    expect(back.heldMs).toBeLessThan(IN_PLACE_MS);
+    expect(back.deferred!.data).toMatchObject({ turnAt, turnAttempt: 0 });
+  });
+
   it('sends a job back far before its turn (promoted by hand) to its turn again, keeping it', async () => {
     const f = fixture();
-    await gate.reserve(f.host, 2_000);
-    const turn = await gate.reserve(f.host, 2_000);
+    await gate.reserve(f.host, 2_000, f.source.key);
+    const turn = await gate.reserve(f.host, 2_000, f.source.key);
     const job = { data: { ...f.payload, turnAt: turn.slotAt, turnAttempt: 0 }, attemptsMade: 0 };
     const early = await run(job, f);
     expect(early.heldMs).toBeLessThan(IN_PLACE_MS);
@@ -108,7 +121,7 @@ describe('a fetch job waiting for politeness', () => {
   it('lets a retry after a failure queue for a turn of its own, not the one its failed attempt held', async () => {
     const f = fixture();
     expect(await run({ data: f.payload, attemptsMade: 0 }, f)).toMatchObject({ started: true });
-    const held = await gate.reserve(f.host, 2_000);
+    const held = await gate.reserve(f.host, 2_000, f.source.key);
     // Attempt 1 failed after taking turn `held`; the retry (attemptsMade 1) reserves anew, behind it.
     const retry = await run({ data: { ...f.payload, turnAt: held.slotAt, turnAttempt: 0 }, attemptsMade: 1 }, f);
     expect(retry.deferred!.data).toMatchObject({ turnAttempt: 1 });

@@ -231,7 +231,7 @@ export async function takeTurn(
   };
   let waited = 0;
   const reserve = async () => {
-    const turn = await deps.politenessGate.reserve(host, minDelayMs, concurrency);
+    const turn = await deps.politenessGate.reserve(host, minDelayMs, source.key, concurrency);
     if (waited + turn.waitMs > inPlaceMs) throw defer(turn.waitMs, turn.slotAt);
     return turn.slotAt;
   };
@@ -252,10 +252,12 @@ export async function takeTurn(
       waited += waitMs;
       continue;
     }
-    // Too early: back at the turn. Otherwise the turn is spent (the requests before it took longer
-    // than the turns allowed for): a new one, behind those given out meanwhile, spaced as the
-    // host's responses now go, rather than every late job coming back at once when the host is ready.
+    // Too early: back at the turn. A host ready within a wait in place after the turn (the
+    // requests before ran a little long): back then, keeping the turn. Otherwise the turn is spent:
+    // a new one, behind those given out meanwhile, spaced as the host's responses now go, rather
+    // than every late job coming back at once when the host is ready.
     if (start.busy === 'turn') throw defer(waitMs, turnAt);
+    if (start.busy === 'host' && start.readyAt !== undefined && start.readyAt <= turnAt + inPlaceMs) throw defer(waitMs, turnAt);
     turnAt = await reserve();
   }
 }
