@@ -33,7 +33,8 @@ type Measure = (typeof MEASURES)[number];
 const list = (value: string) => value.split(',').map((part) => part.trim()).filter(Boolean);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values, tokens } = parseArgs({
+    tokens: true,
     options: {
       only: { type: 'string', default: MEASURES.join(',') },
       n: { type: 'string', default: '50,200' },
@@ -49,10 +50,12 @@ async function main(): Promise<void> {
     },
   });
   if (values.compare) {
-    // Each side runs `pnpm bench` with the measures, sizes and switches given here.
-    const { compare, pairs, ...passed } = values;
-    const benchArgs = Object.entries(passed).flatMap(([name, value]) => (typeof value === 'string' ? [`--${name}`, value] : value ? [`--${name}`] : []));
-    await compareWith({ rev: compare, pairs: Number(pairs), benchArgs });
+    // Each side runs `pnpm bench` with the measures, sizes and switches given here, and only those:
+    // the other commit may not know an option added since (its defaults apply on each side).
+    const benchArgs = tokens.flatMap((token) =>
+      token.kind !== 'option' || token.name === 'compare' || token.name === 'pairs' ? [] : token.value === undefined ? [`--${token.name}`] : [`--${token.name}`, token.value],
+    );
+    await compareWith({ rev: values.compare, pairs: Number(values.pairs), benchArgs });
     return;
   }
   const only = new Set(list(values.only!) as Measure[]);
