@@ -3,7 +3,7 @@ import type { Queues } from '@nst/shared/jobs';
 import type { Logger } from '@nst/shared/logger';
 import type { Source } from '@nst/shared/seeds';
 import type { Redis } from 'ioredis';
-import type { FetcherEnv } from './env';
+import { DEFAULT_MAX_POLITE_WAIT_MS, type FetcherEnv } from './env';
 import type { FetchDeps } from './jobs/fetch-source';
 import { createPolitenessGate } from './rate-limit';
 import { createRobotsCache } from './robots';
@@ -41,7 +41,7 @@ export function createFetchDeps(options: CreateFetchDepsOptions): FetchDeps {
     }),
     robots: createRobotsCache(env.FETCH_USER_AGENT, env.ROBOTS_CACHE_SECONDS),
     politenessGate: createPolitenessGate(options.redis, env.NST_QUEUE_PREFIX),
-    maxPoliteWaitMs: env.FETCH_MAX_POLITE_WAIT_MS ?? 1_000,
+    maxPoliteWaitMs: env.FETCH_MAX_POLITE_WAIT_MS ?? DEFAULT_MAX_POLITE_WAIT_MS,
     userAgent: env.FETCH_USER_AGENT,
     connectTimeoutMs: env.FETCH_CONNECT_TIMEOUT_MS,
     maxRedirects: env.FETCH_MAX_REDIRECTS,

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { boolVar, commonEnvShape, intVar, loadEnv } from '@nst/shared/env';
 
+/** FETCH_MAX_POLITE_WAIT_MS's default, for callers that build the fetcher's options without it. */
+export const DEFAULT_MAX_POLITE_WAIT_MS = 1_000;
+
 export const FetcherEnv = z.object({
   ...commonEnvShape,
   /** Port of /healthz, /readyz, /metrics. */
@@ -13,7 +16,7 @@ export const FetcherEnv = z.object({
    * goes back to the queue, delayed until shortly before it, and the place takes the next job
    * (another host's): one host's backlog does not hold the fetcher's places.
    */
-  FETCH_MAX_POLITE_WAIT_MS: intVar(1_000, 0, 60_000),
+  FETCH_MAX_POLITE_WAIT_MS: intVar(DEFAULT_MAX_POLITE_WAIT_MS, 0, 60_000),
   /** Attempts per fetch job (network errors, 5xx, 408, 429 are retried). */
   FETCH_ATTEMPTS: intVar(5, 1, 20),
   /** Base delay of the exponential backoff between attempts, in ms (jittered ±50%). */

@@ -19,17 +19,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
+/** How long a host's state outlives its last use. */
+const HOST_STATE_TTL_MS = 86_400_000;
+
 // The clock of every script: Redis's, in ms. A host's state (a hash): `next` the time its next
 // request may start, `last` its last request's start or end, `rt:<source>` a source's usual
 // response time there (a moving average), `tslot` and `tdelay` the last turn given out and its
 // source's delay.
+// `keep`: the host's state outlives its last use by HOST_STATE_TTL_MS (or its furthest turn, longer).
 const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function num(v) return tonumber(v) or 0 end
+local function keep(key) if redis.call('PTTL', key) < ${HOST_STATE_TTL_MS} then redis.call('PEXPIRE', key, ${HOST_STATE_TTL_MS}) end end
 `;
-/** How long a host's state outlives its last use. */
-const HOST_STATE_TTL_MS = 86_400_000;
 
 // KEYS[1] = the host; ARGV = min delay (ms), the source's concurrency, the source.
 // Returns {ms to the turn, the turn (ms epoch)}. A turn comes when the host would be ready for this
@@ -66,7 +69,7 @@ local leaseMs = tonumber(ARGV[4])
 redis.call('ZADD', KEYS[2], now + leaseMs, ARGV[3])
 redis.call('PEXPIRE', KEYS[2], leaseMs + 60000)
 redis.call('HSET', KEYS[1], 'last', now, 'next', math.max(num(h[1]), now + delay))
-if redis.call('PTTL', KEYS[1]) < ${HOST_STATE_TTL_MS} then redis.call('PEXPIRE', KEYS[1], ${HOST_STATE_TTL_MS}) end
+keep(KEYS[1])
 return {0, now}
 `;
 
@@ -86,7 +89,7 @@ if ARGV[4] == '1' then
   if h[3] then rt = 0.8 * tonumber(h[3]) + 0.2 * math.min(took, 2 * tonumber(h[3]) + delay) end
   redis.call('HSET', KEYS[1], 'rt:' .. ARGV[5], math.floor(rt))
 end
-if redis.call('PTTL', KEYS[1]) < ${HOST_STATE_TTL_MS} then redis.call('PEXPIRE', KEYS[1], ${HOST_STATE_TTL_MS}) end
+keep(KEYS[1])
 return now
 `;
 
