@@ -26,23 +26,24 @@ CMD ["node", "packages/cli/dist/main.mjs", "migrate"]
 FROM base AS fetcher
 EXPOSE 9101
 # The old generation grows by half of what survived the last full collection, not by up to four
-# times over as V8 chooses (the same for the three workers; scripts/bundles.ts says why).
-CMD ["node", "--heap-growing-percent=50", "services/fetcher/dist/main.mjs"]
+# times over as V8 chooses, and a function is compiled to baseline code on its first call (the
+# same for the three workers; scripts/bundles.ts says why).
+CMD ["node", "--heap-growing-percent=50", "--always-sparkplug", "services/fetcher/dist/main.mjs"]
 
 FROM base AS normalizer
 EXPOSE 9102
-# The old generation grows as the fetcher's does. Semi-spaces of 6 MB, the parse threads' as well
+# The old generation grows and functions tier up as the fetcher's do. Semi-spaces of 6 MB, the parse threads' as well
 # (V8's flags are the process's): a parse's garbage dies young. glibc's malloc, kept to two arenas
 # for the process's threads and told to unmap every freed block of 128 KB or more, keeps the peak
 # under 300 MB all the same (README "Performance").
 # The same flags and environment as scripts/bundles.ts (bundleArgs, bundleEnv), with which the
 # bench and the tests run it.
 ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
-CMD ["node", "--heap-growing-percent=50", "--max-semi-space-size=6", "services/normalizer/dist/main.mjs"]
+CMD ["node", "--heap-growing-percent=50", "--always-sparkplug", "--max-semi-space-size=6", "services/normalizer/dist/main.mjs"]
 
 FROM base AS aggregator
 EXPOSE 9103
-CMD ["node", "--heap-growing-percent=50", "services/aggregator/dist/main.mjs"]
+CMD ["node", "--heap-growing-percent=50", "--always-sparkplug", "services/aggregator/dist/main.mjs"]
 
 FROM base AS api
 EXPOSE 9104
