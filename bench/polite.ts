@@ -1,12 +1,12 @@
 /**
  * Measure `polite`: the pipeline with politeness on, over hosts of their own. Is politeness the only
  * limit? A crawl whose hosts each allow one request every `minDelayMs` cannot end before its
- * busiest host's pages have had their turns one after another: `(pages − 1) · minDelayMs` after the
- * start. The measure runs the three services on such a site (one host with several list pages,
+ * busiest host's requests (its pages and its robots.txt) have had their turns one after another:
+ * `(requests − 1) · minDelayMs` after the start. The measure runs the three services on such a site (one host with several list pages,
  * others with one, all discovered from their entry pages) and reports how close the crawl came to
  * that bound (`ofBound`; 1 would be the delays alone, and the delay counts from each response's
  * end, so what the busiest host's responses take to come back keeps it below), and what the publisher saw:
- * per host, the pages served, the shortest gap between two requests' arrivals (never below the
+ * per host, the pages served and the requests, robots.txt's included, the shortest gap between two requests' arrivals (never below the
  * delay) and the mean one (the delay counts from the end of the request before, so it adds what a
  * request takes to come back), and the most requests in flight at once (never above the sources'
  * concurrency, 1).
@@ -40,17 +40,18 @@ export async function measurePolite(config: BenchConfig, options: { minDelayMs: 
       },
     });
 
-    // What the publisher served, robots.txt aside (fetched once per host, outside the turns).
-    const served = publisher.requests.filter((r) => r.status === 200 && !r.path.endsWith('/robots.txt'));
+    // What the publisher saw of each host: its pages, and robots.txt (asked for in a turn of the
+    // host's, as a page is; the generated hosts have none, and answer 404).
     const hosts = POLITE_LAYOUT.map(({ host }) => {
-      const requests = served.filter((r) => r.path.startsWith(`${host}/`));
+      const requests = publisher.requests.filter((r) => r.path.startsWith(`${host}/`));
       const arrivals = requests.map((r) => r.receivedAt).sort((x, y) => x - y);
       const gaps = arrivals.slice(1).map((at, i) => at - arrivals[i]!);
       // Requests in flight at once, at each arrival.
       const inFlight = Math.max(0, ...requests.map((r) => requests.filter((o) => o.receivedAt <= r.receivedAt && r.receivedAt <= o.at).length));
       return {
         host,
-        pages: requests.length,
+        pages: requests.filter((r) => r.status === 200 && !r.path.endsWith('/robots.txt')).length,
+        requests: requests.length,
         minGapMs: gaps.length > 0 ? Math.min(...gaps) : null,
         // The delay plus what a request takes to come back: the delay counts from the end of the one before.
         meanGapMs: gaps.length > 0 ? round(gaps.reduce((sum, gap) => sum + gap, 0) / gaps.length, 1) : null,
@@ -61,7 +62,7 @@ export async function measurePolite(config: BenchConfig, options: { minDelayMs: 
     const pages = hosts.reduce((sum, host) => sum + host.pages, 0);
     const expected = site.listPages + site.articles;
     if (pages !== expected) note(`polite: expected ${expected} pages served, the publisher served ${pages}`);
-    const boundSeconds = (Math.max(...hosts.map((host) => host.pages)) - 1) * (options.minDelayMs / 1000);
+    const boundSeconds = (Math.max(...hosts.map((host) => host.requests)) - 1) * (options.minDelayMs / 1000);
     const crawlSeconds = (Math.max(...hosts.map((host) => host.lastAt)) - started) / 1000;
     report({
       measure: 'polite',
@@ -76,7 +77,7 @@ export async function measurePolite(config: BenchConfig, options: { minDelayMs: 
       // The fetch queue empty for good, and every queue (the last aggregate).
       fetchedSeconds: fetched === undefined ? null : round((fetched - startedPerf) / 1000, 2),
       drainedSeconds: round((drained - startedPerf) / 1000, 2),
-      perHost: hosts.map(({ host, pages: n, minGapMs, meanGapMs, maxInFlight }) => ({ host: host.split('.')[0], pages: n, minGapMs, meanGapMs, maxInFlight })),
+      perHost: hosts.map(({ host, pages: n, requests, minGapMs, meanGapMs, maxInFlight }) => ({ host: host.split('.')[0], pages: n, requests, minGapMs, meanGapMs, maxInFlight })),
     });
   } finally {
     await run.close();

@@ -1,7 +1,13 @@
 /**
- * robots.txt, honoured and cached per host. A missing robots.txt (4xx) allows everything; an
+ * robots.txt, honoured and cached per origin. A missing robots.txt (4xx) allows everything; an
  * unreachable one (5xx, network) disallows for now, as the robots exclusion standard (RFC 9309)
- * asks, and is not cached so the next fetch tries again.
+ * asks, and is not cached so the next fetch tries again. Its `Crawl-delay` for our User-Agent (or
+ * `*`) is kept with its rules: the fetch job spaces the host's requests by it when it is longer
+ * than the registry's delay.
+ *
+ * robots.txt is a request to the host like any other: the fetch job asks {@link RobotsCache.rules}
+ * first and, when the answer must be fetched, takes the host's turn for it before
+ * {@link RobotsCache.load}. Jobs that need the same origin's robots.txt at once share one request.
  */
 import robotsParser from 'robots-parser';
 import { NonRetryableError, RetryableError } from '@nst/shared/errors';
@@ -16,16 +22,32 @@ export class RobotsDisallowedError extends NonRetryableError {
   }
 }
 
+/** What an origin's robots.txt says to us. */
+export interface RobotsRules {
+  /** False when robots.txt disallows `url` for us. */
+  allows(url: string): boolean;
+  /** Its `Crawl-delay` for us, in ms; undefined when it states none (or there is no robots.txt). */
+  crawlDelayMs?: number;
+}
+
 export interface RobotsCache {
-  /** Throws {@link RobotsDisallowedError} when the host's robots.txt disallows `url` for us. */
-  check(url: string, http: Omit<HttpGetOptions, 'etag' | 'lastModified'>): Promise<void>;
+  /** The rules of `url`'s origin while they are cached; undefined when robots.txt must be fetched. */
+  rules(url: string): RobotsRules | undefined;
+  /** Fetch `url`'s origin's robots.txt (or join the request already in flight) and cache its rules. */
+  load(url: string, http: Omit<HttpGetOptions, 'etag' | 'lastModified'>): Promise<RobotsRules>;
 }
 
 export function createRobotsCache(userAgent: string, ttlSeconds: number): RobotsCache {
-  const cache = new Map<string, { robots: Robots | null; until: number }>();
-  async function load(origin: string, http: Omit<HttpGetOptions, 'etag' | 'lastModified'>): Promise<Robots | null> {
-    const hit = cache.get(origin);
-    if (hit && hit.until > Date.now()) return hit.robots;
+  const cache = new Map<string, { rules: RobotsRules; until: number }>();
+  const inFlight = new Map<string, Promise<RobotsRules>>();
+  const rulesOf = (robots: Robots | null): RobotsRules => {
+    const crawlDelay = robots?.getCrawlDelay(userAgent);
+    return {
+      allows: (url) => robots?.isAllowed(url, userAgent) !== false,
+      ...(crawlDelay !== undefined && Number.isFinite(crawlDelay) && crawlDelay > 0 ? { crawlDelayMs: Math.round(crawlDelay * 1000) } : {}),
+    };
+  };
+  async function fetchRules(origin: string, http: Omit<HttpGetOptions, 'etag' | 'lastModified'>): Promise<RobotsRules> {
     const robotsUrl = `${origin}/robots.txt`;
     let robots: Robots | null;
     try {
@@ -40,13 +62,22 @@ export function createRobotsCache(userAgent: string, ttlSeconds: number): Robots
         throw error;
       }
     }
-    cache.set(origin, { robots, until: Date.now() + ttlSeconds * 1000 });
-    return robots;
+    const rules = rulesOf(robots);
+    cache.set(origin, { rules, until: Date.now() + ttlSeconds * 1000 });
+    return rules;
   }
   return {
-    async check(url, http) {
-      const robots = await load(new URL(url).origin, http);
-      if (robots && robots.isAllowed(url, userAgent) === false) throw new RobotsDisallowedError(url);
+    rules(url) {
+      const hit = cache.get(new URL(url).origin);
+      return hit && hit.until > Date.now() ? hit.rules : undefined;
+    },
+    load(url, http) {
+      const origin = new URL(url).origin;
+      const pending = inFlight.get(origin);
+      if (pending) return pending;
+      const loading = fetchRules(origin, http).finally(() => inFlight.delete(origin));
+      inFlight.set(origin, loading);
+      return loading;
     },
   };
 }

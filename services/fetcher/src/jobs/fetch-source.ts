@@ -22,7 +22,7 @@ import { CANONICAL_VERSION, canonicalHash, canonicalText, FIRST_COPY_VERSION, fi
 import { discoverLinks, documentFormat } from '../discover';
 import { httpGet, type HttpGetOptions } from '../http-client';
 import type { Lease, PolitenessGate } from '../rate-limit';
-import type { RobotsCache } from '../robots';
+import { RobotsDisallowedError, type RobotsCache, type RobotsRules } from '../robots';
 import type { Guard } from '../ssrf';
 import { archiveDocument, findArchivedUrls, findDocumentText, findSourceAndLatest, upgradeCanonicalHash, type ArchivedDocument } from '../sql/documents';
 import { insertFetchLog, type FetchOutcome } from '../sql/fetch-log';
@@ -137,8 +137,18 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, latest: Arc
     maxRedirects: deps.maxRedirects,
   };
   deps.guard.checkRealUrl(url);
-  await deps.robots.check(url, http);
-  const lease = await takeTurn(job, payload, source, url, deps);
+  const robots = await robotsRules(job, payload, source, url, http, deps);
+  const polite = withCrawlDelay(source, robots.rules);
+  // A turn taken for a robots.txt that another job fetched meanwhile serves the page, if the page
+  // is allowed and its delay is the one the turn was taken with.
+  let lease = robots.spare;
+  if (lease && (polite !== source || !robots.rules.allows(url))) {
+    await releaseLease(lease, false, source, url, deps);
+    lease = undefined;
+  }
+  if (!robots.rules.allows(url)) throw new RobotsDisallowedError(url);
+  // A turn spent on robots.txt is spent: the page takes the next.
+  lease ??= await takeTurn(job, robots.turnTaken ? { ...payload, turnAt: undefined, turnAttempt: undefined } : payload, polite, url, deps);
   let response;
   try {
     response = await httpGet(url, {
@@ -148,7 +158,7 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, latest: Arc
     });
   } finally {
     // The response (or its error) is what counts: a lease left behind expires by itself.
-    await lease?.release(response !== undefined).catch((error: unknown) => deps.logger.warn({ source: source.key, url, err: { message: (error as Error).message } }, 'could not release the request\'s place'));
+    await releaseLease(lease, response !== undefined, source, url, deps);
   }
 
   if (response.status === 304) {
@@ -193,6 +203,51 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, latest: Arc
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Give a request's place back; a failure is logged, never put in the place of the response. */
+async function releaseLease(lease: Lease | undefined, responded: boolean, source: Source, url: string, deps: Pick<FetchDeps, 'logger'>): Promise<void> {
+  await lease?.release(responded).catch((error: unknown) => deps.logger.warn({ source: source.key, url, err: { message: (error as Error).message } }, 'could not release the request\'s place'));
+}
+
+/**
+ * The robots.txt rules of `url`'s origin: cached, or fetched in a turn of the host's, as any request
+ * to it (with politeness on; see takeTurn). `turnTaken`: this job took a turn for it (and it may
+ * have gone back to the queue to wait for it). `spare`: that turn's place, unused, when another
+ * job's request had fetched the rules by the time the turn came.
+ */
+async function robotsRules(
+  job: Pick<Job, 'data' | 'attemptsMade'>,
+  payload: FetchJob,
+  source: Source,
+  url: string,
+  http: Omit<HttpGetOptions, 'etag' | 'lastModified'>,
+  deps: FetchDeps,
+): Promise<{ rules: RobotsRules; turnTaken: boolean; spare?: Lease }> {
+  const cached = deps.robots.rules(url);
+  if (cached) return { rules: cached, turnTaken: false };
+  const lease = await takeTurn(job, payload, source, url, deps);
+  const meanwhile = deps.robots.rules(url);
+  if (meanwhile) return { rules: meanwhile, turnTaken: true, ...(lease ? { spare: lease } : {}) };
+  let rules: RobotsRules | undefined;
+  try {
+    rules = await deps.robots.load(url, http);
+  } finally {
+    await releaseLease(lease, rules !== undefined, source, url, deps);
+  }
+  if (rules.crawlDelayMs !== undefined) deps.logger.info({ source: source.key, origin: new URL(url).origin, crawlDelayMs: rules.crawlDelayMs }, 'robots.txt asks for a crawl delay');
+  return { rules, turnTaken: true };
+}
+
+/**
+ * The source as its requests to this host are spaced: robots.txt's `Crawl-delay` for us, when it is
+ * longer than the registry's `minDelayMs`, replaces it (a registry's `minDelayMs: 0`, politeness
+ * off for the source, included: the host asked). The source itself when it changes nothing.
+ */
+export function withCrawlDelay(source: Source, rules: RobotsRules): Source {
+  const crawlDelayMs = rules.crawlDelayMs;
+  if (crawlDelayMs === undefined || crawlDelayMs <= source.politeness.minDelayMs) return source;
+  return { ...source, politeness: { ...source.politeness, minDelayMs: crawlDelayMs } };
+}
 
 /** What a lease adds to the request's own timeout before it expires by itself. */
 const LEASE_MARGIN_MS = 5_000;

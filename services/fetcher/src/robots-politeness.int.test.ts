@@ -1,0 +1,97 @@
+/**
+ * robots.txt as a request to its host, with real Redis, PostgreSQL and the offline publisher: it
+ * takes a turn of the host's like any page, jobs that need it at once share one request, and its
+ * `Crawl-delay` spaces the host's requests when it is longer than the registry's delay. Each test
+ * has a fetcher of its own, so that it meets robots.txt uncached.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { enqueue, jobId } from '@nst/shared/jobs';
+import { waitForQueuesIdle } from '@nst/shared/testing';
+import type { RequestRecord } from './publisher/server';
+import { startFetcherHarness, type FetcherHarness } from './testing';
+import { fetchJobOptions } from './worker';
+
+const HOST = 'www.jinshan.gov.cn';
+const JINSHAN_NEWS = [
+  '20220728/38bbb08c-1366-4295-a9ec-368f073d71a7',
+  '20221215/bb3e9174-c5f3-46ee-aa08-5605a168bb62',
+  '20230425/d3a7e939-e7c6-40ae-acf0-4a8d16dfec2d',
+  '20240130/edfa0084-6cda-4bd1-aa9d-024f5cf7a6d6',
+].map((path) => `https://${HOST}/jsyw/${path}.html`);
+
+const toHost = (requests: readonly RequestRecord[]) => requests.filter((r) => r.path.startsWith(`${HOST}/`)).sort((x, y) => x.receivedAt - y.receivedAt);
+const isRobots = (r: RequestRecord) => r.path === `${HOST}/robots.txt`;
+
+describe('robots.txt and politeness', () => {
+  let harness: FetcherHarness | undefined;
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+
+  async function start() {
+    // Four worker places: the four pages' jobs all start at once and all need robots.txt.
+    const started = await startFetcherHarness({ name: 'robots-politeness.int.test', attempts: 3, maxPoliteWaitMs: 200 });
+    harness = started;
+    const politeness = (settings: Record<string, number>) =>
+      started.db.pool.query("UPDATE raw.source SET politeness = politeness || $1::jsonb WHERE key = 'js-news'", [JSON.stringify(settings)]);
+    const fetchAll = async () => {
+      for (const url of JINSHAN_NEWS) {
+        await enqueue(started.queues, 'fetch-source', { sourceKey: 'js-news', url, role: 'document', reason: 'manual' }, { ...fetchJobOptions(3, 20), jobId: jobId('test', 'js-news', url) });
+      }
+      await waitForQueuesIdle([started.queues.fetch], { timeoutMs: 30_000 });
+      const archived = await started.db.pool.query("SELECT count(*)::int AS n FROM raw.document WHERE source_key = 'js-news'");
+      expect(archived.rows[0].n).toBe(JINSHAN_NEWS.length);
+    };
+    return { harness: started, politeness, fetchAll };
+  }
+
+  it("fetches robots.txt once, in a turn of its host's: a delay before the first page", async () => {
+    const { harness, politeness, fetchAll } = await start();
+    await politeness({ minDelayMs: 400 });
+    await fetchAll();
+
+    const requests = toHost(harness.publisher.requests);
+    expect(requests.filter(isRobots)).toHaveLength(1);
+    expect(isRobots(requests[0]!)).toBe(true);
+    expect(requests).toHaveLength(JINSHAN_NEWS.length + 1);
+    // Every request to the host, robots.txt's included, a delay after the one before came back.
+    for (let i = 1; i < requests.length; i += 1) expect(requests[i]!.receivedAt - requests[i - 1]!.at).toBeGreaterThanOrEqual(400 - 1);
+  });
+
+  it("spaces the host's requests by robots.txt's Crawl-delay, though the registry's delay is shorter (here none)", async () => {
+    const { harness, politeness, fetchAll } = await start();
+    await politeness({ minDelayMs: 0 });
+    harness.publisher.setFault(`${HOST}/robots.txt`, { kind: 'body', body: 'User-agent: *\nCrawl-delay: 0.5\nDisallow: /admin/\n', contentType: 'text/plain' });
+    await fetchAll();
+
+    const requests = toHost(harness.publisher.requests);
+    expect(requests.filter(isRobots)).toHaveLength(1);
+    const pages = requests.filter((r) => !isRobots(r));
+    expect(pages).toHaveLength(JINSHAN_NEWS.length);
+    for (let i = 1; i < pages.length; i += 1) expect(pages[i]!.receivedAt - pages[i - 1]!.at).toBeGreaterThanOrEqual(500 - 1);
+  });
+
+  it('asks for robots.txt once when several jobs need it at once', async () => {
+    const { harness, politeness, fetchAll } = await start();
+    await politeness({ minDelayMs: 0 });
+    // robots.txt takes 300 ms to come: the four jobs all start while it is on its way.
+    harness.publisher.setFault(`${HOST}/robots.txt`, { kind: 'slow', delayMs: 300 });
+    await fetchAll();
+
+    const requests = toHost(harness.publisher.requests);
+    expect(requests.filter(isRobots)).toHaveLength(1);
+    expect(requests).toHaveLength(JINSHAN_NEWS.length + 1);
+  });
+
+  it('takes the delay of the registry when it is the longer one', async () => {
+    const { harness, politeness, fetchAll } = await start();
+    await politeness({ minDelayMs: 600 });
+    harness.publisher.setFault(`${HOST}/robots.txt`, { kind: 'body', body: 'User-agent: *\nCrawl-delay: 0.1\n', contentType: 'text/plain' });
+    await fetchAll();
+
+    const requests = toHost(harness.publisher.requests);
+    expect(requests).toHaveLength(JINSHAN_NEWS.length + 1);
+    for (let i = 1; i < requests.length; i += 1) expect(requests[i]!.receivedAt - requests[i - 1]!.at).toBeGreaterThanOrEqual(600 - 1);
+  });
+});
