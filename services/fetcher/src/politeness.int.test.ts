@@ -93,6 +93,7 @@ describe('fetcher politeness', () => {
     expect(attempts.rows[0].n).toBe(1);
     // The other host's job waited too: its robots.txt took a turn, and its page the next.
     const other = (await harness.queues.fetch.getJob(testJobId('bs-news', BAOSHAN_NEWS[0]!)))?.attemptsStarted ?? 0;
+    expect(other).toBeGreaterThan(1);
     const exposed = await harness.metrics.registry.metrics();
     const counted = /nst_jobs_deferred_total\{queue="fetch",job="fetch-source",reason="politeness",service="fetcher"\} (\d+)/.exec(exposed);
     expect(Number(counted?.[1])).toBe([...deferred, other].reduce((sum, runs) => sum + runs - 1, 0) + before);

@@ -29,9 +29,9 @@ describe('robots.txt and politeness', () => {
     harness = undefined;
   });
 
-  async function start() {
+  async function start(options: { robotsCacheSeconds?: number } = {}) {
     // Four worker places: the four pages' jobs all start at once and all need robots.txt.
-    const started = await startFetcherHarness({ name: 'robots-politeness.int.test', attempts: 3, maxPoliteWaitMs: 200 });
+    const started = await startFetcherHarness({ name: 'robots-politeness.int.test', attempts: 3, maxPoliteWaitMs: 200, ...options });
     harness = started;
     const politeness = (settings: Record<string, number>) =>
       started.db.pool.query("UPDATE raw.source SET politeness = politeness || $1::jsonb WHERE key = 'js-news'", [JSON.stringify(settings)]);
@@ -59,10 +59,12 @@ describe('robots.txt and politeness', () => {
     for (let i = 1; i < requests.length; i += 1) expect(requests[i]!.receivedAt - requests[i - 1]!.at).toBeGreaterThanOrEqual(400 - 1);
   });
 
-  it("spaces the host's requests by robots.txt's Crawl-delay, though the registry's delay is shorter (here none)", async () => {
+  it("spaces the host's pages by robots.txt's Crawl-delay, though the registry's delay is shorter (here none)", async () => {
     const { harness, politeness, fetchAll } = await start();
     await politeness({ minDelayMs: 0 });
-    harness.publisher.setFault(`${HOST}/robots.txt`, { kind: 'body', body: 'User-agent: *\nCrawl-delay: 0.5\nDisallow: /admin/\n', contentType: 'text/plain' });
+    // With no delay of the registry's, robots.txt itself is asked for in no turn (its delay is not
+    // known before it comes): the pages after it are spaced.
+    harness.publisher.setFault(`${HOST}/robots.txt`, { kind: 'body', body: 'User-agent: *\nCrawl-delay: 0.5\n', contentType: 'text/plain' });
     await fetchAll();
 
     const requests = toHost(harness.publisher.requests);
@@ -82,6 +84,21 @@ describe('robots.txt and politeness', () => {
     const requests = toHost(harness.publisher.requests);
     expect(requests.filter(isRobots)).toHaveLength(1);
     expect(requests).toHaveLength(JINSHAN_NEWS.length + 1);
+  });
+
+  it('does not spend a turn a job kept on robots.txt past its cache period: the page takes it', async () => {
+    // Cached for no time at all: every job's robots.txt is past its period when it comes back at
+    // the turn it waited for in the queue. Spending that turn on robots.txt would send the page to
+    // the back, to come back past the period again, for ever.
+    const { harness, politeness, fetchAll } = await start({ robotsCacheSeconds: 0 });
+    await politeness({ minDelayMs: 400 });
+    await fetchAll();
+
+    const requests = toHost(harness.publisher.requests);
+    for (let i = 1; i < requests.length; i += 1) expect(requests[i]!.receivedAt - requests[i - 1]!.at).toBeGreaterThanOrEqual(400 - 1);
+    // Each job went back to the queue once or twice for its turn, no more.
+    const runs = await Promise.all(JINSHAN_NEWS.map(async (url) => (await harness.queues.fetch.getJob(jobId('test', 'js-news', url)))?.attemptsStarted ?? 0));
+    expect(Math.max(...runs)).toBeLessThanOrEqual(3);
   });
 
   it('takes the delay of the registry when it is the longer one', async () => {

@@ -8,6 +8,7 @@
  * robots.txt is a request to the host like any other: the fetch job asks {@link RobotsCache.rules}
  * first and, when the answer must be fetched, takes the host's turn for it before
  * {@link RobotsCache.load}. Jobs that need the same origin's robots.txt at once share one request.
+ * A crawl delay above {@link MAX_CRAWL_DELAY_MS} is taken as that.
  */
 import robotsParser from 'robots-parser';
 import { NonRetryableError, RetryableError } from '@nst/shared/errors';
@@ -30,21 +31,40 @@ export interface RobotsRules {
   crawlDelayMs?: number;
 }
 
+/** The longest crawl delay honoured (a `Crawl-delay` above it is taken as this, and logged). */
+export const MAX_CRAWL_DELAY_MS = 60_000;
+
+/**
+ * How long rules past their cache period may still serve a job that already holds its turn of the
+ * host (RFC 9309 §2.4: a cached robots.txt should not be used for more than 24 hours).
+ */
+export const MAX_STALE_MS = 86_400_000;
+
 export interface RobotsCache {
-  /** The rules of `url`'s origin while they are cached; undefined when robots.txt must be fetched. */
-  rules(url: string): RobotsRules | undefined;
+  /**
+   * The rules of `url`'s origin while they are cached; undefined when robots.txt must be fetched.
+   * `stale`: rules past their cache period too, up to {@link MAX_STALE_MS} old.
+   */
+  rules(url: string, options?: { stale?: boolean }): RobotsRules | undefined;
   /** Fetch `url`'s origin's robots.txt (or join the request already in flight) and cache its rules. */
   load(url: string, http: Omit<HttpGetOptions, 'etag' | 'lastModified'>): Promise<RobotsRules>;
 }
 
+/** A `Crawl-delay` (seconds, as robots-parser reads it) in ms, at most {@link MAX_CRAWL_DELAY_MS}; undefined when none or under a millisecond. */
+export function crawlDelayMs(seconds: number | undefined): number | undefined {
+  if (seconds === undefined || !Number.isFinite(seconds)) return undefined;
+  const ms = Math.round(seconds * 1000);
+  return ms >= 1 ? Math.min(ms, MAX_CRAWL_DELAY_MS) : undefined;
+}
+
 export function createRobotsCache(userAgent: string, ttlSeconds: number): RobotsCache {
-  const cache = new Map<string, { rules: RobotsRules; until: number }>();
+  const cache = new Map<string, { rules: RobotsRules; at: number; until: number }>();
   const inFlight = new Map<string, Promise<RobotsRules>>();
   const rulesOf = (robots: Robots | null): RobotsRules => {
-    const crawlDelay = robots?.getCrawlDelay(userAgent);
+    const delayMs = crawlDelayMs(robots?.getCrawlDelay(userAgent));
     return {
       allows: (url) => robots?.isAllowed(url, userAgent) !== false,
-      ...(crawlDelay !== undefined && Number.isFinite(crawlDelay) && crawlDelay > 0 ? { crawlDelayMs: Math.round(crawlDelay * 1000) } : {}),
+      ...(delayMs !== undefined ? { crawlDelayMs: delayMs } : {}),
     };
   };
   async function fetchRules(origin: string, http: Omit<HttpGetOptions, 'etag' | 'lastModified'>): Promise<RobotsRules> {
@@ -63,13 +83,15 @@ export function createRobotsCache(userAgent: string, ttlSeconds: number): Robots
       }
     }
     const rules = rulesOf(robots);
-    cache.set(origin, { rules, until: Date.now() + ttlSeconds * 1000 });
+    const at = Date.now();
+    cache.set(origin, { rules, at, until: at + ttlSeconds * 1000 });
     return rules;
   }
   return {
-    rules(url) {
+    rules(url, options) {
       const hit = cache.get(new URL(url).origin);
-      return hit && hit.until > Date.now() ? hit.rules : undefined;
+      const now = Date.now();
+      return hit && (hit.until > now || (options?.stale === true && now - hit.at < MAX_STALE_MS)) ? hit.rules : undefined;
     },
     load(url, http) {
       const origin = new URL(url).origin;

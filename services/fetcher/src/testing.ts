@@ -35,6 +35,8 @@ export interface FetcherHarnessOptions {
   attempts: number;
   /** FETCH_MAX_POLITE_WAIT_MS of the worker; default the service's. */
   maxPoliteWaitMs?: number;
+  /** ROBOTS_CACHE_SECONDS of the worker; default 60. */
+  robotsCacheSeconds?: number;
 }
 
 export async function startFetcherHarness(options: FetcherHarnessOptions): Promise<FetcherHarness> {
@@ -54,7 +56,7 @@ export async function startFetcherHarness(options: FetcherHarnessOptions): Promi
       FETCH_USER_AGENT: `nst-test/1.0 (+${options.name})`,
       FETCH_CONNECT_TIMEOUT_MS: 2000,
       FETCH_MAX_REDIRECTS: 5,
-      ROBOTS_CACHE_SECONDS: 60,
+      ROBOTS_CACHE_SECONDS: options.robotsCacheSeconds ?? 60,
       FETCH_ATTEMPTS: options.attempts,
       FETCH_BACKOFF_MS: 20,
       FETCH_MAX_POLITE_WAIT_MS: options.maxPoliteWaitMs,

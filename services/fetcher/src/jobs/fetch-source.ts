@@ -22,7 +22,7 @@ import { CANONICAL_VERSION, canonicalHash, canonicalText, FIRST_COPY_VERSION, fi
 import { discoverLinks, documentFormat } from '../discover';
 import { httpGet, type HttpGetOptions } from '../http-client';
 import type { Lease, PolitenessGate } from '../rate-limit';
-import { RobotsDisallowedError, type RobotsCache, type RobotsRules } from '../robots';
+import { MAX_CRAWL_DELAY_MS, RobotsDisallowedError, type RobotsCache, type RobotsRules } from '../robots';
 import type { Guard } from '../ssrf';
 import { archiveDocument, findArchivedUrls, findDocumentText, findSourceAndLatest, upgradeCanonicalHash, type ArchivedDocument } from '../sql/documents';
 import { insertFetchLog, type FetchOutcome } from '../sql/fetch-log';
@@ -211,9 +211,14 @@ async function releaseLease(lease: Lease | undefined, responded: boolean, source
 
 /**
  * The robots.txt rules of `url`'s origin: cached, or fetched in a turn of the host's, as any request
- * to it (with politeness on; see takeTurn). `turnTaken`: this job took a turn for it (and it may
- * have gone back to the queue to wait for it). `spare`: that turn's place, unused, when another
- * job's request had fetched the rules by the time the turn came.
+ * to it (with politeness on; see takeTurn), spaced by the crawl delay it last stated. `turnTaken`:
+ * this job took a turn for it (and it may have gone back to the queue to wait for it). `spare`:
+ * that turn's place, unused, when another job's request had fetched the rules by the time the turn
+ * came.
+ *
+ * A job back from the queue at the turn it kept uses rules past their cache period (up to a day
+ * old): spending that turn on robots.txt would send its page to the back of the host's turns,
+ * and with a cache period shorter than the wait, again and again.
  */
 async function robotsRules(
   job: Pick<Job, 'data' | 'attemptsMade'>,
@@ -223,9 +228,11 @@ async function robotsRules(
   http: Omit<HttpGetOptions, 'etag' | 'lastModified'>,
   deps: FetchDeps,
 ): Promise<{ rules: RobotsRules; turnTaken: boolean; spare?: Lease }> {
-  const cached = deps.robots.rules(url);
+  const keptTurn = payload.turnAt !== undefined && payload.turnAttempt === job.attemptsMade;
+  const cached = deps.robots.rules(url, { stale: keptTurn });
   if (cached) return { rules: cached, turnTaken: false };
-  const lease = await takeTurn(job, payload, source, url, deps);
+  const stale = deps.robots.rules(url, { stale: true });
+  const lease = await takeTurn(job, payload, stale ? withCrawlDelay(source, stale) : source, url, deps);
   const meanwhile = deps.robots.rules(url);
   if (meanwhile) return { rules: meanwhile, turnTaken: true, ...(lease ? { spare: lease } : {}) };
   let rules: RobotsRules | undefined;
@@ -234,7 +241,9 @@ async function robotsRules(
   } finally {
     await releaseLease(lease, rules !== undefined, source, url, deps);
   }
-  if (rules.crawlDelayMs !== undefined) deps.logger.info({ source: source.key, origin: new URL(url).origin, crawlDelayMs: rules.crawlDelayMs }, 'robots.txt asks for a crawl delay');
+  if (rules.crawlDelayMs !== undefined) {
+    deps.logger.info({ source: source.key, origin: new URL(url).origin, crawlDelayMs: rules.crawlDelayMs, atMostMs: MAX_CRAWL_DELAY_MS }, 'robots.txt asks for a crawl delay');
+  }
   return { rules, turnTaken: true };
 }
 
