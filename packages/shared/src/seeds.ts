@@ -41,8 +41,9 @@ export type Indicator = z.infer<typeof Indicator>;
 export const Politeness = z.object({
   /**
    * Minimum milliseconds from the end of one request to the same host to the start of the next (from
-   * its start, while requests overlap; of two sources of one host, the longer delay counts), across
-   * all replicas; 0 turns politeness off for the source (no delay, and no limit of requests in flight).
+   * its start, while requests overlap; of two sources of one host, the longer delay counts, and the
+   * host's robots.txt `Crawl-delay` when longer, up to 60 s), across all replicas; 0 turns politeness
+   * off for the source (no delay, and no limit of requests in flight), unless robots.txt asks for a delay.
    */
   minDelayMs: z.number().int().min(0).default(2000),
   /** Requests of the source in flight at once, across all replicas. */
