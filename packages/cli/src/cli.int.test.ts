@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPolitenessGate } from '@nst/fetcher';
 import { closeQueues, createQueues } from '@nst/shared/jobs';
+import { createRedis } from '@nst/shared/redis';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@nst/shared/testing';
 import { bundleArgs } from '../../../scripts/bundles';
 
@@ -78,6 +80,38 @@ describe('nst CLI', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     for (const queue of ['fetch', 'normalize', 'aggregate']) expect(result.stdout).toContain(queue);
+  });
+
+  it("status shows each host's politeness: the fetch jobs waiting for its turn, and when its last turn comes", async () => {
+    await nst(['migrate'], env);
+    const connection = createRedis(redis.url, { role: 'worker', name: redis.prefix });
+    const queues = createQueues({ connection: { url: redis.url }, prefix: redis.prefix });
+    try {
+      // Three turns of a host given out, 3 s apart: the last about 6 s away.
+      const gate = createPolitenessGate(connection, redis.prefix);
+      let lastTurn = 0;
+      for (let i = 0; i < 3; i += 1) lastTurn = (await gate.reserve('www.jinshan.gov.cn', 3000, 'js-news')).slotAt;
+      // Two jobs wait for their turns in the queue (a turn kept in their data), one of them for its
+      // source's entry URL; a job delayed for a retry's backoff is not waiting for a turn.
+      const page = (name: string) => ({ sourceKey: 'js-news', url: `https://www.jinshan.gov.cn/jsyw/${name}.html`, role: 'document', reason: 'manual' });
+      await queues.fetch.add('fetch-source', { ...page('a'), turnAt: lastTurn - 3000, turnAttempt: 0 }, { delay: 60_000, jobId: 'turn-a' });
+      await queues.fetch.add('fetch-source', { sourceKey: 'js-news', reason: 'schedule', turnAt: lastTurn, turnAttempt: 0 }, { delay: 60_000, jobId: 'turn-entry' });
+      await queues.fetch.add('fetch-source', page('b'), { delay: 60_000, jobId: 'backoff-b' });
+
+      const json = await nst(['status', '--json'], env);
+      expect(json.code).toBe(0);
+      const { hosts } = JSON.parse(json.stdout) as { hosts: Array<Record<string, unknown>> };
+      expect(hosts).toEqual([{ host: 'www.jinshan.gov.cn', waitingForTurn: 2, delayMs: 3000, lastTurnInMs: expect.any(Number), lastRequestAgoMs: null }]);
+      expect(hosts[0]!.lastTurnInMs).toBeGreaterThan(0);
+      expect(hosts[0]!.lastTurnInMs).toBeLessThanOrEqual(6000);
+
+      const text = await nst(['status'], env);
+      expect(text.stdout).toMatch(/www\.jinshan\.gov\.cn\s*│\s*2\s*│\s*3000\s*│\s*in [1-6] s/);
+    } finally {
+      await queues.fetch.obliterate({ force: true });
+      await closeQueues(queues);
+      connection.disconnect();
+    }
   });
 
   it('reprocess hands every archived document of the source to the normalizer, once', async () => {

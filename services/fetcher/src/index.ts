@@ -7,3 +7,4 @@ export { loadSources } from './sql/sources';
 export { startPublisher, type Publisher, type Fault } from './publisher/server';
 export { toRequestUrl, toRealUrl } from './url-map';
 export { createGuard, FetchRefusedError } from './ssrf';
+export { createPolitenessGate, readHostStates, type HostState } from './rate-limit';

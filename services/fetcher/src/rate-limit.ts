@@ -137,6 +137,40 @@ export interface PolitenessGate {
 
 const CODES = { 1: 'host', 2: 'source', 3: 'turn' } as const;
 
+/** A host's politeness state, as `nst status` shows it (Redis's clock, ms epoch). */
+export interface HostState {
+  host: string;
+  /** Redis's clock when it was read. */
+  now: number;
+  /** The last turn given out (the backlog's last job runs then), and the delay it was given with; null when none. */
+  lastTurnAt: number | null;
+  delayMs: number | null;
+  /** When its last request started or ended; null when none. */
+  lastRequestAt: number | null;
+}
+
+/** Every host with a politeness state in Redis (one a request or a turn touched in the last day), by name. */
+export async function readHostStates(redis: Redis, prefix: string): Promise<HostState[]> {
+  const pattern = `${prefix}:politeness:`;
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${pattern}*`, 'COUNT', 500);
+    keys.push(...found);
+    cursor = next;
+  } while (cursor !== '0');
+  const [seconds, micros] = await redis.time();
+  const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  const value = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
+  const states = await Promise.all(
+    [...new Set(keys)].sort().map(async (key) => {
+      const [tslot, tdelay, last] = await redis.hmget(key, 'tslot', 'tdelay', 'last');
+      return { host: key.slice(pattern.length), now, lastTurnAt: value(tslot), delayMs: value(tdelay), lastRequestAt: value(last) };
+    }),
+  );
+  return states;
+}
+
 export function createPolitenessGate(redis: Redis, prefix: string): PolitenessGate {
   const hostKey = (host: string) => `${prefix}:politeness:${host}`;
   return {
