@@ -97,6 +97,8 @@ describe('nst CLI', () => {
       await queues.fetch.add('fetch-source', { ...page('a'), turnAt: lastTurn - 3000, turnAttempt: 0 }, { delay: 60_000, jobId: 'turn-a' });
       await queues.fetch.add('fetch-source', { sourceKey: 'js-news', reason: 'schedule', turnAt: lastTurn, turnAttempt: 0 }, { delay: 60_000, jobId: 'turn-entry' });
       await queues.fetch.add('fetch-source', page('b'), { delay: 60_000, jobId: 'backoff-b' });
+      // …nor is one whose turn was an earlier attempt's (attemptsMade is 0 here).
+      await queues.fetch.add('fetch-source', { ...page('c'), turnAt: lastTurn, turnAttempt: 1 }, { delay: 60_000, jobId: 'backoff-c' });
 
       const json = await nst(['status', '--json'], env);
       expect(json.code).toBe(0);

@@ -31,7 +31,7 @@ export interface RobotsRules {
   crawlDelayMs?: number;
 }
 
-/** The longest crawl delay honoured (a `Crawl-delay` above it is taken as this, and logged). */
+/** The longest crawl delay honoured: a `Crawl-delay` above it is taken as this. */
 export const MAX_CRAWL_DELAY_MS = 60_000;
 
 /**

@@ -48,7 +48,9 @@ export const registerStatus: Register = (program, context) => {
       const sourceUrls = new Map(fetches.rows.map((row) => [row.key, row.url]));
       const waiting = new Map<string, number>();
       for (const job of await queues.fetch.getJobs(['delayed'])) {
-        const host = (job.data as { turnAt?: number }).turnAt !== undefined ? hostOf(job, sourceUrls) : undefined;
+        // A turn of this attempt's: a job delayed for a retry's backoff may carry an earlier attempt's.
+        const { turnAt, turnAttempt } = job.data as { turnAt?: number; turnAttempt?: number };
+        const host = turnAt !== undefined && turnAttempt === job.attemptsMade ? hostOf(job, sourceUrls) : undefined;
         if (host !== undefined) waiting.set(host, (waiting.get(host) ?? 0) + 1);
       }
       const states = await readHostStates(await ctx.redis(), ctx.env.NST_QUEUE_PREFIX);
