@@ -34,6 +34,11 @@ export const FetchJob = z.object({
    */
   turnAt: z.number().int().optional(),
   turnAttempt: z.number().int().min(0).optional(),
+  /**
+   * The attempt (`attemptsMade`) in which this job spent a turn of its host on the host's
+   * robots.txt: in that attempt it spends no other, and uses rules past their cache period instead.
+   */
+  robotsAttempt: z.number().int().min(0).optional(),
 });
 export type FetchJob = z.infer<typeof FetchJob>;
 

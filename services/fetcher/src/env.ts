@@ -28,8 +28,8 @@ export const FetcherEnv = z.object({
   /** The identifying User-Agent sent with every request: printable ASCII, as a header value must be. */
   FETCH_USER_AGENT: z.string().min(8).regex(/^[\x20-\x7e]+$/, 'must be printable ASCII (a header value; no dash but "-")')
     .default('nst-tracker/0.1 (+https://github.com/nst-tracker; North-South Transformation Tracker)'),
-  /** Seconds a host's robots.txt is cached. */
-  ROBOTS_CACHE_SECONDS: intVar(3_600, 0, 86_400 * 7),
+  /** Seconds an origin's robots.txt rules are cached; at most a day, as RFC 9309 §2.4 asks. */
+  ROBOTS_CACHE_SECONDS: intVar(3_600, 0, 86_400),
   /** Run the cron scheduler in this replica (every replica may; ticks are deduplicated by job id). */
   SCHEDULER_ENABLED: boolVar(true),
   /** Map every source URL onto the offline publisher. */

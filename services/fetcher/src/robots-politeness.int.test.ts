@@ -86,19 +86,34 @@ describe('robots.txt and politeness', () => {
     expect(requests).toHaveLength(JINSHAN_NEWS.length + 1);
   });
 
-  it('does not spend a turn a job kept on robots.txt past its cache period: the page takes it', async () => {
+  it('spends at most one turn of an attempt on robots.txt, however short its cache period', async () => {
     // Cached for no time at all: every job's robots.txt is past its period when it comes back at
-    // the turn it waited for in the queue. Spending that turn on robots.txt would send the page to
-    // the back, to come back past the period again, for ever.
+    // the turn it waited for in the queue. Spending each such turn on robots.txt would send the
+    // page to the back, to come back past the period again, for ever.
     const { harness, politeness, fetchAll } = await start({ robotsCacheSeconds: 0 });
     await politeness({ minDelayMs: 400 });
     await fetchAll();
 
     const requests = toHost(harness.publisher.requests);
     for (let i = 1; i < requests.length; i += 1) expect(requests[i]!.receivedAt - requests[i - 1]!.at).toBeGreaterThanOrEqual(400 - 1);
-    // Each job went back to the queue once or twice for its turn, no more.
+    // Each job asked for robots.txt once at most, and went back to the queue twice at most.
+    expect(requests.filter(isRobots).length).toBeLessThanOrEqual(JINSHAN_NEWS.length);
     const runs = await Promise.all(JINSHAN_NEWS.map(async (url) => (await harness.queues.fetch.getJob(jobId('test', 'js-news', url)))?.attemptsStarted ?? 0));
     expect(Math.max(...runs)).toBeLessThanOrEqual(3);
+  });
+
+  it("asks for robots.txt again during a backlog once its rules' cache period has passed", async () => {
+    // Four pages 500 ms apart, their jobs all queued at once and all back at turns they kept: the
+    // rules, cached for a second, pass their period midway, and the first job back after it asks again.
+    const { harness, politeness, fetchAll } = await start({ robotsCacheSeconds: 1 });
+    await politeness({ minDelayMs: 500 });
+    await fetchAll();
+
+    const requests = toHost(harness.publisher.requests);
+    for (let i = 1; i < requests.length; i += 1) expect(requests[i]!.receivedAt - requests[i - 1]!.at).toBeGreaterThanOrEqual(500 - 1);
+    const robots = requests.filter(isRobots);
+    expect(robots.length).toBeGreaterThanOrEqual(2);
+    expect(robots.length).toBeLessThanOrEqual(JINSHAN_NEWS.length);
   });
 
   it('takes the delay of the registry when it is the longer one', async () => {

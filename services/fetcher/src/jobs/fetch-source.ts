@@ -142,13 +142,16 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, latest: Arc
   // A turn taken for a robots.txt that another job fetched meanwhile serves the page, if the page
   // is allowed and its delay is the one the turn was taken with.
   let lease = robots.spare;
-  if (lease && (polite !== source || !robots.rules.allows(url))) {
+  if (lease && (polite.politeness.minDelayMs !== robots.turnDelayMs || !robots.rules.allows(url))) {
     await releaseLease(lease, false, source, url, deps);
     lease = undefined;
   }
   if (!robots.rules.allows(url)) throw new RobotsDisallowedError(url);
-  // A turn spent on robots.txt is spent: the page takes the next.
-  lease ??= await takeTurn(job, robots.turnTaken ? { ...payload, turnAt: undefined, turnAttempt: undefined } : payload, polite, url, deps);
+  // A turn spent on robots.txt is spent: the page takes the next, and this attempt spends no other
+  // on robots.txt (see robotsRules).
+  lease ??= robots.turnTaken
+    ? await takeTurn(job, { ...payload, turnAt: undefined, turnAttempt: undefined }, polite, url, deps, { robotsAttempt: job.attemptsMade })
+    : await takeTurn(job, payload, polite, url, deps);
   let response;
   try {
     response = await httpGet(url, {
@@ -212,13 +215,15 @@ async function releaseLease(lease: Lease | undefined, responded: boolean, source
 /**
  * The robots.txt rules of `url`'s origin: cached, or fetched in a turn of the host's, as any request
  * to it (with politeness on; see takeTurn), spaced by the crawl delay it last stated. `turnTaken`:
- * this job took a turn for it (and it may have gone back to the queue to wait for it). `spare`:
- * that turn's place, unused, when another job's request had fetched the rules by the time the turn
- * came.
+ * this job took a turn for it (and it may have gone back to the queue to wait for it), with a delay
+ * of `turnDelayMs`. `spare`: that turn's place, unused, when another job's request had fetched the
+ * rules by the time the turn came.
  *
- * A job back from the queue at the turn it kept uses rules past their cache period (up to a day
- * old): spending that turn on robots.txt would send its page to the back of the host's turns,
- * and with a cache period shorter than the wait, again and again.
+ * An attempt spends at most one turn on robots.txt (`robotsAttempt`): once it has, it uses rules
+ * past their cache period (up to a day old). Each turn spent on robots.txt sends the page to the
+ * back of the host's turns; with a cache period shorter than the wait, a job that refreshed the
+ * rules at every turn would never reach its page. In a backlog, so, the first job back after the
+ * rules' period refreshes them, once.
  */
 async function robotsRules(
   job: Pick<Job, 'data' | 'attemptsMade'>,
@@ -227,14 +232,15 @@ async function robotsRules(
   url: string,
   http: Omit<HttpGetOptions, 'etag' | 'lastModified'>,
   deps: FetchDeps,
-): Promise<{ rules: RobotsRules; turnTaken: boolean; spare?: Lease }> {
-  const keptTurn = payload.turnAt !== undefined && payload.turnAttempt === job.attemptsMade;
-  const cached = deps.robots.rules(url, { stale: keptTurn });
+): Promise<{ rules: RobotsRules; turnTaken: boolean; turnDelayMs?: number; spare?: Lease }> {
+  const cached = deps.robots.rules(url, { stale: payload.robotsAttempt === job.attemptsMade });
   if (cached) return { rules: cached, turnTaken: false };
   const stale = deps.robots.rules(url, { stale: true });
-  const lease = await takeTurn(job, payload, stale ? withCrawlDelay(source, stale) : source, url, deps);
+  const spaced = stale ? withCrawlDelay(source, stale) : source;
+  const lease = await takeTurn(job, payload, spaced, url, deps);
+  const turnDelayMs = spaced.politeness.minDelayMs;
   const meanwhile = deps.robots.rules(url);
-  if (meanwhile) return { rules: meanwhile, turnTaken: true, ...(lease ? { spare: lease } : {}) };
+  if (meanwhile) return { rules: meanwhile, turnTaken: true, turnDelayMs, ...(lease ? { spare: lease } : {}) };
   let rules: RobotsRules | undefined;
   try {
     rules = await deps.robots.load(url, http);
@@ -244,7 +250,7 @@ async function robotsRules(
   if (rules.crawlDelayMs !== undefined) {
     deps.logger.info({ source: source.key, origin: new URL(url).origin, crawlDelayMs: rules.crawlDelayMs, atMostMs: MAX_CRAWL_DELAY_MS }, 'robots.txt asks for a crawl delay');
   }
-  return { rules, turnTaken: true };
+  return { rules, turnTaken: true, turnDelayMs };
 }
 
 /**
@@ -281,6 +287,8 @@ export async function takeTurn(
   source: Source,
   url: string,
   deps: Pick<FetchDeps, 'politeness' | 'politenessGate' | 'maxPoliteWaitMs' | 'logger'>,
+  /** Kept in the job's data if it goes back to the queue. */
+  keep: Partial<FetchJob> = {},
 ): Promise<Lease | undefined> {
   const { minDelayMs, concurrency, timeoutMs } = source.politeness;
   if (deps.politeness === 'off' || minDelayMs <= 0) return undefined;
@@ -291,7 +299,7 @@ export async function takeTurn(
     // Back shortly before it may start (half of what a place may wait), so that the queue's own
     // latency does not make it late; the start waits for the rest.
     deps.logger.debug({ source: source.key, url, waitMs }, 'waiting for the host\'s turn in the queue');
-    return new DeferJob(Date.now() + Math.max(waitMs - inPlaceMs / 2, 1), { ...data, turnAt, turnAttempt: job.attemptsMade }, 'politeness');
+    return new DeferJob(Date.now() + Math.max(waitMs - inPlaceMs / 2, 1), { ...data, ...keep, turnAt, turnAttempt: job.attemptsMade }, 'politeness');
   };
   let waited = 0;
   const reserve = async () => {
