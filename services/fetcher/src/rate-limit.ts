@@ -163,12 +163,15 @@ export async function readHostStates(redis: Redis, prefix: string): Promise<Host
   const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   const value = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
   const states = await Promise.all(
-    [...new Set(keys)].sort().map(async (key) => {
+    [...new Set(keys)].sort().map(async (key): Promise<HostState | undefined> => {
+      // Another deployment's key may match too (a prefix of `nst:politeness`): hosts' hashes only.
+      if ((await redis.type(key)) !== 'hash') return undefined;
       const [tslot, tdelay, last] = await redis.hmget(key, 'tslot', 'tdelay', 'last');
+      if (tslot === null && last === null) return undefined;
       return { host: key.slice(pattern.length), now, lastTurnAt: value(tslot), delayMs: value(tdelay), lastRequestAt: value(last) };
     }),
   );
-  return states;
+  return states.filter((state): state is HostState => state !== undefined);
 }
 
 export function createPolitenessGate(redis: Redis, prefix: string): PolitenessGate {

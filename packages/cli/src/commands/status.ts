@@ -3,6 +3,9 @@ import { QUEUE_NAMES } from '@nst/shared/jobs';
 import type { Register } from '../main';
 import { renderTable } from '../table';
 
+/** Delayed fetch jobs read at a time. */
+const DELAYED_PAGE = 1_000;
+
 /** Milliseconds from now as an operator reads them: `in 41 s`, `12 s ago`. */
 const relative = (ms: number) => (ms >= 0 ? `in ${Math.round(ms / 1000)} s` : `${Math.round(-ms / 1000)} s ago`);
 
@@ -44,14 +47,20 @@ export const registerStatus: Register = (program, context) => {
       // Each host's politeness: the fetch jobs that wait for its turn in the queue (delayed, a turn
       // kept in their data) and its state in Redis. The last turn given out is when the host's
       // backlog, as it stands, will have been fetched.
-      const { readHostStates } = await import('@nst/fetcher');
+      // The gate's module alone, not the fetcher's whole (its HTTP client, parsers and guard).
+      const { readHostStates } = await import('@nst/fetcher/rate-limit');
       const sourceUrls = new Map(fetches.rows.map((row) => [row.key, row.url]));
       const waiting = new Map<string, number>();
-      for (const job of await queues.fetch.getJobs(['delayed'])) {
-        // A turn of this attempt's: a job delayed for a retry's backoff may carry an earlier attempt's.
-        const { turnAt, turnAttempt } = job.data as { turnAt?: number; turnAttempt?: number };
-        const host = turnAt !== undefined && turnAttempt === job.attemptsMade ? hostOf(job, sourceUrls) : undefined;
-        if (host !== undefined) waiting.set(host, (waiting.get(host) ?? 0) + 1);
+      // A page of delayed jobs at a time: a backfill's backlog may hold hundreds of thousands.
+      for (let start = 0; ; start += DELAYED_PAGE) {
+        const jobs = await queues.fetch.getJobs(['delayed'], start, start + DELAYED_PAGE - 1, true);
+        for (const job of jobs) {
+          // A turn of this attempt's: a job delayed for a retry's backoff may carry an earlier attempt's.
+          const { turnAt, turnAttempt } = (job?.data ?? {}) as { turnAt?: number; turnAttempt?: number };
+          const host = job && turnAt !== undefined && turnAttempt === job.attemptsMade ? hostOf(job, sourceUrls) : undefined;
+          if (host !== undefined) waiting.set(host, (waiting.get(host) ?? 0) + 1);
+        }
+        if (jobs.length < DELAYED_PAGE) break;
       }
       const states = await readHostStates(await ctx.redis(), ctx.env.NST_QUEUE_PREFIX);
       const hosts = states.map((state) => ({
