@@ -43,7 +43,7 @@ export const PACKAGES: ReadonlyArray<{ dir: string; entries: Readonly<Record<str
  * The three workers compile a function to baseline code (Sparkplug) on its first call
  * (`--always-sparkplug`), where V8 would interpret it until it had run a while: a worker runs
  * the same few hundred functions for every job, so the interpreter's time before they tier up is
- * spent again in every run and every restart, and a baseline compile is cheap. Nine pairs of
+ * spent again in every run and every restart, and a baseline compile is cheap. Ten pairs of
  * `pnpm bench --only pipeline --n 200` (docs/performance.md): the three workers' CPU 4 % lower
  * against that of PostgreSQL, Redis and the harness, in every pair.
  *
