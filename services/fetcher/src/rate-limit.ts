@@ -22,6 +22,9 @@ import type { Redis } from 'ioredis';
 /** How long a host's state outlives its last use. */
 const HOST_STATE_TTL_MS = 86_400_000;
 
+/** The Redis key of a host's state (with no host: the prefix every host's key starts with). */
+const hostKey = (prefix: string, host = '') => `${prefix}:politeness:${host}`;
+
 // The clock of every script: Redis's, in ms. A host's state (a hash): `next` the time its next
 // request may start, `last` its last request's start or end, `rt:<source>` a source's usual
 // response time there (a moving average), `tslot` and `tdelay` the last turn given out and its
@@ -151,7 +154,7 @@ export interface HostState {
 
 /** Every host with a politeness state in Redis (one a request or a turn touched in the last day), by name. */
 export async function readHostStates(redis: Redis, prefix: string): Promise<HostState[]> {
-  const pattern = `${prefix}:politeness:`;
+  const pattern = hostKey(prefix);
   const keys: string[] = [];
   let cursor = '0';
   do {
@@ -175,16 +178,15 @@ export async function readHostStates(redis: Redis, prefix: string): Promise<Host
 }
 
 export function createPolitenessGate(redis: Redis, prefix: string): PolitenessGate {
-  const hostKey = (host: string) => `${prefix}:politeness:${host}`;
   return {
     async reserve(host, minDelayMs, source, concurrency = 1) {
-      const [waitMs, slotAt] = (await redis.eval(RESERVE, 1, hostKey(host), String(minDelayMs), String(Math.max(1, concurrency)), source)) as [number, number];
+      const [waitMs, slotAt] = (await redis.eval(RESERVE, 1, hostKey(prefix, host), String(minDelayMs), String(Math.max(1, concurrency)), source)) as [number, number];
       return { waitMs, slotAt };
     },
     async start({ host, minDelayMs, source, concurrency, leaseMs, turnAt, earlyMs }) {
       const leases = `${prefix}:inflight:${source}`;
       const member = randomUUID();
-      const [state, value, readyAt] = (await redis.eval(START, 2, hostKey(host), leases, String(minDelayMs), String(concurrency), member, String(leaseMs), String(turnAt ?? 0), String(earlyMs ?? 0))) as [0 | 1 | 2 | 3, number, number?];
+      const [state, value, readyAt] = (await redis.eval(START, 2, hostKey(prefix, host), leases, String(minDelayMs), String(concurrency), member, String(leaseMs), String(turnAt ?? 0), String(earlyMs ?? 0))) as [0 | 1 | 2 | 3, number, number?];
       if (state !== 0) return { started: false, busy: CODES[state], waitMs: Math.max(0, value), ...(readyAt !== undefined ? { readyAt } : {}) };
       let released = false;
       return {
@@ -194,7 +196,7 @@ export function createPolitenessGate(redis: Redis, prefix: string): PolitenessGa
           async release(responded = true) {
             if (released) return;
             released = true;
-            await redis.eval(END, 2, hostKey(host), leases, String(minDelayMs), member, String(value), responded ? '1' : '0', source);
+            await redis.eval(END, 2, hostKey(prefix, host), leases, String(minDelayMs), member, String(value), responded ? '1' : '0', source);
           },
         },
       };
