@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { commonEnvShape, intVar, loadEnv } from '@nst/shared/env';
-import { AGGREGATE_DEBOUNCE_MS, STORE_LANES } from './jobs/normalize-document';
+import { AGGREGATE_DEBOUNCE_MS, AGGREGATE_MAX_DEBOUNCE_MS, STORE_LANES } from './jobs/normalize-document';
 import { defaultParseThreads } from './parse-pool';
 
 export const NormalizerEnv = z.object({
@@ -25,11 +25,17 @@ export const NormalizerEnv = z.object({
    */
   NORMALIZE_STORE_LANES: intVar(STORE_LANES, 1, 8),
   /**
-   * How long an aggregate job waits for more changes of its (district, indicator) before it runs:
-   * the most a figure waits to reach the snapshots, and what bounds how often a backfill
-   * recomputes each target. Default AGGREGATE_DEBOUNCE_MS.
+   * How long an aggregate job waits for more changes of its (district, indicator) before it runs,
+   * after a quiet spell: the most a lone change waits to reach the snapshots. Default
+   * AGGREGATE_DEBOUNCE_MS.
    */
   NORMALIZE_AGGREGATE_DELAY_MS: intVar(AGGREGATE_DEBOUNCE_MS, 0, 600_000),
+  /**
+   * The longest an aggregate job waits while its key keeps changing (each job of a burst waits
+   * twice as long as the one before, from NORMALIZE_AGGREGATE_DELAY_MS up to this). Default
+   * AGGREGATE_MAX_DEBOUNCE_MS; a value below NORMALIZE_AGGREGATE_DELAY_MS counts as that (no stretch).
+   */
+  NORMALIZE_AGGREGATE_MAX_DELAY_MS: intVar(AGGREGATE_MAX_DEBOUNCE_MS, 0, 600_000),
   /** Seconds to let in-flight jobs finish on SIGTERM before closing anyway. */
   SHUTDOWN_GRACE_SECONDS: intVar(25, 0, 600),
 });

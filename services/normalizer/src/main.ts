@@ -17,7 +17,7 @@ await runMain('normalizer', async () => {
       const indicators = await loadIndicators(pool);
       const parsePool = createParsePool({ indicators, threads: env.NORMALIZE_PARSE_THREADS });
       const worker = createNormalizeWorker(
-        { pool, queues, logger, catalog: buildIndicatorCatalog(indicators), parsePool, metrics, aggregateDelayMs: env.NORMALIZE_AGGREGATE_DELAY_MS, storeLanes: env.NORMALIZE_STORE_LANES },
+        { pool, queues, logger, catalog: buildIndicatorCatalog(indicators), parsePool, metrics, aggregateDelayMs: env.NORMALIZE_AGGREGATE_DELAY_MS, aggregateMaxDelayMs: env.NORMALIZE_AGGREGATE_MAX_DELAY_MS, storeLanes: env.NORMALIZE_STORE_LANES },
         { connection: workerConnection, prefix: env.NST_QUEUE_PREFIX, concurrency: env.NORMALIZE_CONCURRENCY, metrics, lockDurationMs: env.NST_JOB_LOCK_MS },
       );
       return { worker, info: { concurrency: env.NORMALIZE_CONCURRENCY, parseThreads: parsePool.threads, storeLanes: env.NORMALIZE_STORE_LANES } };

@@ -180,6 +180,40 @@ describe('normalizer', () => {
       }
     });
 
+    it('stretches the delay of a key that keeps changing, doubling it from job to job up to the maximum, and starts over after a quiet spell', async () => {
+      const own = createQueues({ connection, prefix: `${redis.prefix}:stretch` });
+      const workerConnection = connection.duplicate();
+      let ran = 0;
+      const worker = new BullWorker(own.aggregate.name, async () => {
+        ran += 1;
+      }, { connection: workerConnection, prefix: own.aggregate.opts.prefix });
+      // One deps object throughout: the delays are this process's memory of the jobs it added.
+      const stretching = { ...deps, queues: own, aggregateDelayMs: 500, aggregateMaxDelayMs: 1_500, aggregateFlushIdleMs: null };
+      /** Normalize (every key is handed over: not a first run), read the delays of the jobs added, and let them run. */
+      const round = async () => {
+        const before = ran;
+        const { aggregateJobs } = await normalizeDocument(original, stretching);
+        const delays = new Set((await own.aggregate.getDelayed()).map((job) => job.opts.delay));
+        await vi.waitFor(() => expect(ran - before).toBe(aggregateJobs), { timeout: 10_000, interval: 20 });
+        return delays;
+      };
+      try {
+        expect(await round()).toEqual(new Set([500]));
+        // Each change comes as soon as the jobs before it ran: a burst.
+        expect(await round()).toEqual(new Set([1_000]));
+        expect(await round()).toEqual(new Set([1_500]));
+        expect(await round()).toEqual(new Set([1_500]));
+        // Quiet for longer than the base delay after the last jobs ran: the base again.
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        expect(await round()).toEqual(new Set([500]));
+      } finally {
+        await worker.close();
+        workerConnection.disconnect();
+        await own.aggregate.obliterate({ force: true });
+        await closeQueues(own);
+      }
+    });
+
     it('hands a change of a key whose aggregate job is running over as that job\'s successor, which runs after it', async () => {
       const own = createQueues({ connection, prefix: `${redis.prefix}:running` });
       const workerConnection = connection.duplicate();

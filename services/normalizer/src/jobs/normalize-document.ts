@@ -24,11 +24,23 @@ import { KEY_COLUMNS, recordsDigest, replaceRejects, storeDocuments, type StoreC
  * How long an aggregate job waits before it runs, by default. A backfill normalizes dozens of
  * documents a second, each touching the same dozen (district, indicator) keys: without the wait
  * every document would recompute the same targets again; with it, each key is recomputed at most
- * about once per interval. It adds at most this much to the time a figure takes to reach the
- * snapshots. 3 s: in the benchmark's backfill (4,000 pages, 36 keys) a third of the recomputations
- * of 1 s, for figures that are published monthly (docs/performance.md).
+ * about once per interval. It adds at most this much to the time a lone change takes to reach the
+ * snapshots (a key that keeps changing waits longer: {@link AGGREGATE_MAX_DEBOUNCE_MS}). 3 s: in
+ * the benchmark's backfill (4,000 pages, 36 keys) a third of the recomputations of 1 s, for
+ * figures that are published monthly (docs/performance.md).
  */
 export const AGGREGATE_DEBOUNCE_MS = 3_000;
+
+/**
+ * The longest an aggregate job waits, by default, while its key keeps changing. A key that changes
+ * again within {@link AGGREGATE_DEBOUNCE_MS} of its last job's run is in a burst (a backfill, a
+ * reprocess, a crawl's list of pages), and its next job waits twice as long as that one did, up to
+ * this: a key changing for half a minute is recomputed about 3 times instead of 10. A key that has
+ * been quiet for the base delay starts over at the base. The end of a burst is not delayed by it:
+ * once no fetch or normalize job is left, the jobs still waiting run at once (the idle flush).
+ * 24 s: eight times the base (docs/performance.md).
+ */
+export const AGGREGATE_MAX_DEBOUNCE_MS = 24_000;
 
 /**
  * How long this process runs no normalize job before the aggregate jobs it handed over may stop
@@ -53,6 +65,8 @@ export interface NormalizeDeps {
   metrics?: Pick<ServiceMetrics, 'observationsWritten' | 'rejects'>;
   /** How long an aggregate job waits for more changes of its key; default {@link AGGREGATE_DEBOUNCE_MS}. */
   aggregateDelayMs?: number;
+  /** The longest it waits while its key keeps changing; default {@link AGGREGATE_MAX_DEBOUNCE_MS}, never below `aggregateDelayMs`. */
+  aggregateMaxDelayMs?: number;
   /** Idle time after which the aggregate jobs handed over run at once; default {@link AGGREGATE_FLUSH_IDLE_MS}, null: never. */
   aggregateFlushIdleMs?: number | null;
   /** Store transactions at once while documents wait to be stored; default {@link STORE_LANES}. */
@@ -223,9 +237,10 @@ function batchingOf(deps: NormalizeDeps): Batching {
       return settleEach(items, async (item) => ({ ...(await withTransaction(deps.pool, (client) => storeDocuments(client, [item])))[0]!, uncertain: true as const }));
     }
   }, { maxBatch: MAX_BATCH, key: (item) => item.ctx.documentId, lanes: deps.storeLanes ?? STORE_LANES, laneBacklog: STORE_LANE_BACKLOG });
-  const flush = createAggregateFlush(deps);
+  const debounce = createDebounce(deps);
+  const flush = createAggregateFlush(deps, debounce);
   const handOver = createBatcher<readonly string[], number>(async (lists) => {
-    flush.noteHandedOver(await enqueueAggregates(deps, lists.flat()));
+    flush.noteHandedOver(await enqueueAggregates(deps, debounce, lists.flat()));
     return lists.map((keys) => ({ ok: true, value: new Set(keys).size }));
   }, { maxBatch: 1_000 });
   batching = { load, store, handOver, flush };
@@ -263,22 +278,59 @@ export const rowsOf = (items: readonly StoreItem[]) =>
  * its delay: the benchmark's N = 50 run added about five jobs a page, each a script run in Redis
  * and a job built here, nearly all of them deduplicated. Returns the deduplication ids of the jobs that wait.
  */
-async function enqueueAggregates(deps: NormalizeDeps, keys: readonly string[]): Promise<string[]> {
-  const delay = deps.aggregateDelayMs ?? AGGREGATE_DEBOUNCE_MS;
+async function enqueueAggregates(deps: NormalizeDeps, debounce: Debounce, keys: readonly string[]): Promise<string[]> {
   const byId = new Map([...new Set(keys)].map((key) => {
     const [scope, indicator] = key.split('|') as ['baoshan' | 'jinshan' | 'shanghai', string];
     return [`agg_${scope}_${indicator}`, { scope, indicator }] as const;
   }));
   // A key whose job has not started yet needs none: that job runs after this change committed.
   const waiting = await deduplicatedNotStarted(deps.queues.aggregate, [...byId.keys()]);
+  const now = Date.now();
   const added = [...byId].filter(([id]) => !waiting.has(id)).map(([id, change]) => ({
     name: 'aggregate-indicator',
     data: parseJobData('aggregate-indicator', change),
-    // Debounced: the job waits aggregateDelayMs, and every change of the key meanwhile joins it.
-    opts: { delay, deduplication: { id, keepLastIfActive: true } },
+    // Debounced: the job waits its delay, and every change of the key meanwhile joins it.
+    opts: { delay: debounce.delayOf(id, now), deduplication: { id, keepLastIfActive: true } },
   }));
-  if (added.length > 0) await deps.queues.aggregate.addBulk(added);
-  return delay > 0 ? [...byId.keys()] : [];
+  if (added.length > 0) {
+    await deps.queues.aggregate.addBulk(added);
+    // Noted once added: a failed add is retried with the delay it would have had.
+    for (const job of added) debounce.noteAdded(job.opts.deduplication.id, now, job.opts.delay);
+  }
+  return debounce.base > 0 ? [...byId.keys()] : [];
+}
+
+/**
+ * Each key's delay: the base after a quiet spell, doubled for each job that follows the one before
+ * within the base delay of its run, up to the maximum. What this process added (another replica's
+ * jobs are not seen; deduplication keeps one job a key whoever adds it).
+ */
+interface Debounce {
+  readonly base: number;
+  delayOf(id: string, now: number): number;
+  noteAdded(id: string, at: number, delay: number): void;
+  /** The key's job ran early (promoted once nothing was left upstream): its next one starts over. */
+  forget(id: string): void;
+}
+
+function createDebounce(deps: NormalizeDeps): Debounce {
+  const base = deps.aggregateDelayMs ?? AGGREGATE_DEBOUNCE_MS;
+  const max = Math.max(base, deps.aggregateMaxDelayMs ?? AGGREGATE_MAX_DEBOUNCE_MS);
+  // Per key: when its last job was due to run, and how long it had waited. One entry a key of the catalog.
+  const last = new Map<string, { dueAt: number; delay: number }>();
+  return {
+    base,
+    delayOf(id, now) {
+      const before = last.get(id);
+      return before !== undefined && now < before.dueAt + base ? Math.min(max, before.delay * 2) : base;
+    },
+    noteAdded(id, at, delay) {
+      last.set(id, { dueAt: at + delay, delay });
+    },
+    forget(id) {
+      last.delete(id);
+    },
+  };
 }
 
 /** Counts the normalize jobs running in this process, and flushes the aggregate jobs they delayed once none has run for a while. */
@@ -296,7 +348,7 @@ interface AggregateFlush {
  * A job running at that moment holds a successor (deduplication keeps the last change of a running
  * key), created when it ends: its key stays pending and is looked at again after another idle spell.
  */
-function createAggregateFlush(deps: NormalizeDeps): AggregateFlush {
+function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): AggregateFlush {
   const idleMs = deps.aggregateFlushIdleMs === undefined ? AGGREGATE_FLUSH_IDLE_MS : deps.aggregateFlushIdleMs;
   const pending = new Set<string>();
   let running = 0;
@@ -308,7 +360,10 @@ function createAggregateFlush(deps: NormalizeDeps): AggregateFlush {
     const job = jobId ? await Job.fromId(queue, jobId) : undefined;
     if (!job) return false;
     // Never started: only its debounce delays it. A job that ran before waits out its backoff.
-    if (job.attemptsStarted === 0 && (await job.isDelayed())) await job.promote();
+    if (job.attemptsStarted === 0 && (await job.isDelayed())) {
+      await job.promote();
+      debounce.forget(deduplicationId);
+    }
     return job.attemptsStarted > 0 && (await job.isActive());
   };
   /** Whether documents are still coming: a fetch or normalize job waits or runs (in any replica). */
