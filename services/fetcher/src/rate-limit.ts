@@ -96,6 +96,35 @@ keep(KEYS[1])
 return now
 `;
 
+// KEYS[1] = the host; ARGV = min delay. A request made outside the turns (a robots.txt fetched
+// before any delay was known) has ended: the host's next request waits a delay from now.
+const NOTE = `${NOW}
+local h = redis.call('HMGET', KEYS[1], 'next', 'last')
+redis.call('HSET', KEYS[1], 'last', math.max(num(h[2]), now), 'next', math.max(num(h[1]), now + tonumber(ARGV[1])))
+keep(KEYS[1])
+return now
+`;
+
+/**
+ * The scripts as commands of the client (ioredis's defineCommand): each call sends the script's
+ * SHA1 (EVALSHA), and the script itself only when Redis does not have it yet.
+ */
+const SCRIPTS = {
+  nstGateReserve: { numberOfKeys: 1, lua: RESERVE },
+  nstGateStart: { numberOfKeys: 2, lua: START },
+  nstGateEnd: { numberOfKeys: 2, lua: END },
+  nstGateNote: { numberOfKeys: 1, lua: NOTE },
+} as const;
+
+type GateCommands = { [name in keyof typeof SCRIPTS]: (...keysAndArgs: string[]) => Promise<unknown> };
+
+function withGateCommands(redis: Redis): Redis & GateCommands {
+  for (const [name, spec] of Object.entries(SCRIPTS)) {
+    if (!(name in redis)) redis.defineCommand(name, spec);
+  }
+  return redis as Redis & GateCommands;
+}
+
 /** A started request's place among its source's requests in flight. */
 export interface Lease {
   /**
@@ -136,6 +165,11 @@ export interface PolitenessGate {
   reserve(host: string, minDelayMs: number, source: string, concurrency?: number): Promise<{ waitMs: number; slotAt: number }>;
   /** Start a request now, if its turn has come, the host is ready and the source has a free place. */
   start(request: StartRequest): Promise<StartResult>;
+  /**
+   * A request to the host made outside the turns has just ended (a robots.txt asked for before the
+   * host's delay was known): its next request waits `minDelayMs` from now.
+   */
+  noteRequest(host: string, minDelayMs: number): Promise<void>;
 }
 
 const CODES = { 1: 'host', 2: 'source', 3: 'turn' } as const;
@@ -177,16 +211,17 @@ export async function readHostStates(redis: Redis, prefix: string): Promise<Host
   return states.filter((state): state is HostState => state !== undefined);
 }
 
-export function createPolitenessGate(redis: Redis, prefix: string): PolitenessGate {
+export function createPolitenessGate(connection: Redis, prefix: string): PolitenessGate {
+  const redis = withGateCommands(connection);
   return {
     async reserve(host, minDelayMs, source, concurrency = 1) {
-      const [waitMs, slotAt] = (await redis.eval(RESERVE, 1, hostKey(prefix, host), String(minDelayMs), String(Math.max(1, concurrency)), source)) as [number, number];
+      const [waitMs, slotAt] = (await redis.nstGateReserve(hostKey(prefix, host), String(minDelayMs), String(Math.max(1, concurrency)), source)) as [number, number];
       return { waitMs, slotAt };
     },
     async start({ host, minDelayMs, source, concurrency, leaseMs, turnAt, earlyMs }) {
       const leases = `${prefix}:inflight:${source}`;
       const member = randomUUID();
-      const [state, value, readyAt] = (await redis.eval(START, 2, hostKey(prefix, host), leases, String(minDelayMs), String(concurrency), member, String(leaseMs), String(turnAt ?? 0), String(earlyMs ?? 0))) as [0 | 1 | 2 | 3, number, number?];
+      const [state, value, readyAt] = (await redis.nstGateStart(hostKey(prefix, host), leases, String(minDelayMs), String(concurrency), member, String(leaseMs), String(turnAt ?? 0), String(earlyMs ?? 0))) as [0 | 1 | 2 | 3, number, number?];
       if (state !== 0) return { started: false, busy: CODES[state], waitMs: Math.max(0, value), ...(readyAt !== undefined ? { readyAt } : {}) };
       let released = false;
       return {
@@ -196,10 +231,13 @@ export function createPolitenessGate(redis: Redis, prefix: string): PolitenessGa
           async release(responded = true) {
             if (released) return;
             released = true;
-            await redis.eval(END, 2, hostKey(prefix, host), leases, String(minDelayMs), member, String(value), responded ? '1' : '0', source);
+            await redis.nstGateEnd(hostKey(prefix, host), leases, String(minDelayMs), member, String(value), responded ? '1' : '0', source);
           },
         },
       };
+    },
+    async noteRequest(host, minDelayMs) {
+      await redis.nstGateNote(hostKey(prefix, host), String(minDelayMs));
     },
   };
 }

@@ -63,15 +63,15 @@ describe('robots.txt and politeness', () => {
     const { harness, politeness, fetchAll } = await start();
     await politeness({ minDelayMs: 0 });
     // With no delay of the registry's, robots.txt itself is asked for in no turn (its delay is not
-    // known before it comes): the pages after it are spaced.
+    // known before it comes); it then counts as the host's last request: every page after it is spaced, the first too.
     harness.publisher.setFault(`${HOST}/robots.txt`, { kind: 'body', body: 'User-agent: *\nCrawl-delay: 0.5\n', contentType: 'text/plain' });
     await fetchAll();
 
     const requests = toHost(harness.publisher.requests);
     expect(requests.filter(isRobots)).toHaveLength(1);
-    const pages = requests.filter((r) => !isRobots(r));
-    expect(pages).toHaveLength(JINSHAN_NEWS.length);
-    for (let i = 1; i < pages.length; i += 1) expect(pages[i]!.receivedAt - pages[i - 1]!.at).toBeGreaterThanOrEqual(500 - 1);
+    expect(isRobots(requests[0]!)).toBe(true);
+    expect(requests).toHaveLength(JINSHAN_NEWS.length + 1);
+    for (let i = 1; i < requests.length; i += 1) expect(requests[i]!.receivedAt - requests[i - 1]!.at).toBeGreaterThanOrEqual(500 - 1);
   });
 
   it('asks for robots.txt once when several jobs need it at once', async () => {

@@ -250,6 +250,10 @@ async function robotsRules(
   if (rules.crawlDelayMs !== undefined) {
     deps.logger.info({ source: source.key, origin: new URL(url).origin, crawlDelayMs: rules.crawlDelayMs, atMostMs: MAX_CRAWL_DELAY_MS }, 'robots.txt asks for a crawl delay');
   }
+  // Asked for in no turn (the source has no delay of its own), and the host asks for one: the
+  // request counts as the host's last, so that the page's turn comes a crawl delay after it.
+  const delayMs = withCrawlDelay(source, rules).politeness.minDelayMs;
+  if (lease === undefined && deps.politeness !== 'off' && delayMs > 0) await deps.politenessGate.noteRequest(new URL(url).host, delayMs);
   return { rules, turnTaken: true, turnDelayMs };
 }
 
