@@ -199,16 +199,24 @@ export async function readHostStates(redis: Redis, prefix: string): Promise<Host
   const [seconds, micros] = await redis.time();
   const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   const value = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
-  const states = await Promise.all(
-    [...new Set(keys)].sort().map(async (key): Promise<HostState | undefined> => {
-      // Another deployment's key may match too (a prefix of `nst:politeness`): hosts' hashes only.
-      if ((await redis.type(key)) !== 'hash') return undefined;
-      const [tslot, tdelay, last] = await redis.hmget(key, 'tslot', 'tdelay', 'last');
-      if (tslot === null && last === null) return undefined;
-      return { host: key.slice(pattern.length), now, lastTurnAt: value(tslot), delayMs: value(tdelay), lastRequestAt: value(last) };
-    }),
-  );
-  return states.filter((state): state is HostState => state !== undefined);
+  // Two round trips in all (each a pipeline): the keys' types, then the hosts' hashes.
+  const sorted = [...new Set(keys)].sort();
+  const types = await pipelined(redis, sorted.map((key) => ['type', key]));
+  // Another deployment's key may match too (a prefix of `nst:politeness`): hosts' hashes only.
+  const hashes = sorted.filter((_, i) => types[i] === 'hash');
+  const fields = await pipelined(redis, hashes.map((key) => ['hmget', key, 'tslot', 'tdelay', 'last'])) as Array<[string | null, string | null, string | null] | null>;
+  return hashes.flatMap((key, i): HostState[] => {
+    const [tslot, tdelay, last] = fields[i] ?? [null, null, null];
+    if (tslot === null && last === null) return [];
+    return [{ host: key.slice(pattern.length), now, lastTurnAt: value(tslot), delayMs: value(tdelay), lastRequestAt: value(last) }];
+  });
+}
+
+/** The replies of `commands`, sent as one pipeline; a command that failed (a key gone, of another type meanwhile) replies null. */
+async function pipelined(redis: Redis, commands: string[][]): Promise<unknown[]> {
+  if (commands.length === 0) return [];
+  const replies = (await redis.pipeline(commands).exec()) ?? [];
+  return replies.map(([error, reply]) => (error ? null : reply));
 }
 
 export function createPolitenessGate(connection: Redis, prefix: string): PolitenessGate {
