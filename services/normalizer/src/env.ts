@@ -34,6 +34,7 @@ export const NormalizerEnv = z.object({
    * The longest an aggregate job waits while its key keeps changing (each job of a burst waits
    * twice as long as the one before, from NORMALIZE_AGGREGATE_DELAY_MS up to this). Default
    * AGGREGATE_MAX_DEBOUNCE_MS; a value below NORMALIZE_AGGREGATE_DELAY_MS counts as that (no stretch).
+   * Each replica stretches the jobs it adds.
    */
   NORMALIZE_AGGREGATE_MAX_DELAY_MS: intVar(AGGREGATE_MAX_DEBOUNCE_MS, 0, 600_000),
   /** Seconds to let in-flight jobs finish on SIGTERM before closing anyway. */

@@ -214,6 +214,38 @@ describe('normalizer', () => {
       }
     });
 
+    it('doubles the delay once for the successor of a running job, however many changes it folds in', async () => {
+      const own = createQueues({ connection, prefix: `${redis.prefix}:stretch-running` });
+      const workerConnection = connection.duplicate();
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let running = 0;
+      // Every job is held once it runs: changes meanwhile become successors (deduplication's keepLastIfActive).
+      const worker = new BullWorker(own.aggregate.name, async () => {
+        running += 1;
+        await held;
+      }, { connection: workerConnection, prefix: own.aggregate.opts.prefix, concurrency: 100 });
+      const stretching = { ...deps, queues: own, aggregateDelayMs: 1_000, aggregateMaxDelayMs: 8_000, aggregateFlushIdleMs: null };
+      try {
+        const { aggregateJobs } = await normalizeDocument(original, stretching);
+        await vi.waitFor(() => expect(running).toBe(aggregateJobs), { timeout: 10_000, interval: 20 });
+        // Within the base delay of their run, twice: one successor a key, each folding both changes in.
+        await normalizeDocument(original, stretching);
+        await normalizeDocument(original, stretching);
+        release();
+        await vi.waitFor(async () => expect(await own.aggregate.getDelayedCount()).toBe(aggregateJobs), { timeout: 10_000, interval: 20 });
+        expect(new Set((await own.aggregate.getDelayed()).map((job) => job.opts.delay))).toEqual(new Set([2_000]));
+      } finally {
+        release();
+        await worker.close();
+        workerConnection.disconnect();
+        await own.aggregate.obliterate({ force: true });
+        await closeQueues(own);
+      }
+    });
+
     it('hands a change of a key whose aggregate job is running over as that job\'s successor, which runs after it', async () => {
       const own = createQueues({ connection, prefix: `${redis.prefix}:running` });
       const workerConnection = connection.duplicate();

@@ -302,8 +302,9 @@ async function enqueueAggregates(deps: NormalizeDeps, debounce: Debounce, keys: 
 
 /**
  * Each key's delay: the base after a quiet spell, doubled for each job that follows the one before
- * within the base delay of its run, up to the maximum. What this process added (another replica's
- * jobs are not seen; deduplication keeps one job a key whoever adds it).
+ * within the base delay of its run, up to the maximum. What this process added: each replica
+ * stretches the jobs it adds, and deduplication keeps one job a key whoever adds it (with several
+ * replicas, a key's next job may take the base delay from one that had not seen the burst).
  */
 interface Debounce {
   readonly base: number;
@@ -322,9 +323,17 @@ function createDebounce(deps: NormalizeDeps): Debounce {
     base,
     delayOf(id, now) {
       const before = last.get(id);
-      return before !== undefined && now < before.dueAt + base ? Math.min(max, before.delay * 2) : base;
+      if (before === undefined || now >= before.dueAt + base) return base;
+      // The key's last job is not due yet, and not waiting (a waiting one takes the change): it runs
+      // now, and this add is its successor, as an add a moment ago was. The same delay, not doubled again.
+      if (now < before.dueAt) return before.delay;
+      return Math.min(max, before.delay * 2);
     },
     noteAdded(id, at, delay) {
+      const before = last.get(id);
+      // An add before the last one was due (see delayOf) took its delay; the job it made, or
+      // replaced, is still that burst's.
+      if (before !== undefined && at < before.dueAt) return;
       last.set(id, { dueAt: at + delay, delay });
     },
     forget(id) {
