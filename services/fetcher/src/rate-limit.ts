@@ -204,7 +204,7 @@ export async function readHostStates(redis: Redis, prefix: string): Promise<Host
   const types = await pipelined(redis, sorted.map((key) => ['type', key]));
   // Another deployment's key may match too (a prefix of `nst:politeness`): hosts' hashes only.
   const hashes = sorted.filter((_, i) => types[i] === 'hash');
-  const fields = await pipelined(redis, hashes.map((key) => ['hmget', key, 'tslot', 'tdelay', 'last'])) as Array<[string | null, string | null, string | null] | null>;
+  const fields = await pipelined(redis, hashes.map((key) => ['hmget', key, 'tslot', 'tdelay', 'last']), { wrongType: null }) as Array<[string | null, string | null, string | null] | null>;
   return hashes.flatMap((key, i): HostState[] => {
     const [tslot, tdelay, last] = fields[i] ?? [null, null, null];
     if (tslot === null && last === null) return [];
@@ -212,11 +212,19 @@ export async function readHostStates(redis: Redis, prefix: string): Promise<Host
   });
 }
 
-/** The replies of `commands`, sent as one pipeline; a command that failed (a key gone, of another type meanwhile) replies null. */
-async function pipelined(redis: Redis, commands: string[][]): Promise<unknown[]> {
+/**
+ * The replies of `commands`, sent as one pipeline. A command's error is thrown (the connection
+ * lost, say), but for a key of another type than the command's (WRONGTYPE: it changed meanwhile)
+ * when `wrongType` says what it replies instead.
+ */
+async function pipelined(redis: Redis, commands: string[][], options: { wrongType?: null } = {}): Promise<unknown[]> {
   if (commands.length === 0) return [];
   const replies = (await redis.pipeline(commands).exec()) ?? [];
-  return replies.map(([error, reply]) => (error ? null : reply));
+  return replies.map(([error, reply]) => {
+    if (!error) return reply;
+    if ('wrongType' in options && error.message.startsWith('WRONGTYPE')) return options.wrongType;
+    throw error;
+  });
 }
 
 export function createPolitenessGate(connection: Redis, prefix: string): PolitenessGate {

@@ -46,8 +46,12 @@ export interface RobotsCache {
    * `stale`: rules past their cache period too, up to {@link MAX_STALE_MS} old.
    */
   rules(url: string, options?: { stale?: boolean }): RobotsRules | undefined;
-  /** Fetch `url`'s origin's robots.txt (or join the request already in flight) and cache its rules. */
-  load(url: string, http: Omit<HttpGetOptions, 'etag' | 'lastModified'>): Promise<RobotsRules>;
+  /**
+   * Fetch `url`'s origin's robots.txt (or join the request already in flight) and cache its rules.
+   * `fetched`: told the rules once the request made here (not one joined) has come back, before
+   * they are cached, so that no other job sees them first; awaited, and its failure ignored.
+   */
+  load(url: string, http: Omit<HttpGetOptions, 'etag' | 'lastModified'>, fetched?: (rules: RobotsRules) => Promise<void>): Promise<RobotsRules>;
 }
 
 /** A `Crawl-delay` (seconds, as robots-parser reads it) in ms, at most {@link MAX_CRAWL_DELAY_MS}; undefined when none or under a millisecond. */
@@ -67,7 +71,7 @@ export function createRobotsCache(userAgent: string, ttlSeconds: number): Robots
       ...(delayMs !== undefined ? { crawlDelayMs: delayMs } : {}),
     };
   };
-  async function fetchRules(origin: string, http: Omit<HttpGetOptions, 'etag' | 'lastModified'>): Promise<RobotsRules> {
+  async function fetchRules(origin: string, http: Omit<HttpGetOptions, 'etag' | 'lastModified'>, fetched?: (rules: RobotsRules) => Promise<void>): Promise<RobotsRules> {
     const robotsUrl = `${origin}/robots.txt`;
     let robots: Robots | null;
     try {
@@ -83,6 +87,7 @@ export function createRobotsCache(userAgent: string, ttlSeconds: number): Robots
       }
     }
     const rules = rulesOf(robots);
+    await fetched?.(rules).catch(() => undefined);
     const at = Date.now();
     cache.set(origin, { rules, at, until: at + ttlSeconds * 1000 });
     return rules;
@@ -93,11 +98,11 @@ export function createRobotsCache(userAgent: string, ttlSeconds: number): Robots
       const now = Date.now();
       return hit && (hit.until > now || (options?.stale === true && now - hit.at < MAX_STALE_MS)) ? hit.rules : undefined;
     },
-    load(url, http) {
+    load(url, http, fetched) {
       const origin = new URL(url).origin;
       const pending = inFlight.get(origin);
       if (pending) return pending;
-      const loading = fetchRules(origin, http).finally(() => inFlight.delete(origin));
+      const loading = fetchRules(origin, http, fetched).finally(() => inFlight.delete(origin));
       inFlight.set(origin, loading);
       return loading;
     },

@@ -241,19 +241,25 @@ async function robotsRules(
   const turnDelayMs = spaced.politeness.minDelayMs;
   const meanwhile = deps.robots.rules(url);
   if (meanwhile) return { rules: meanwhile, turnTaken: true, turnDelayMs, ...(lease ? { spare: lease } : {}) };
+  // Asked for in no turn (the source has no delay of its own), and the host asks for one: the
+  // request counts as the host's last, so that the page's turn comes a crawl delay after it. Noted
+  // before the rules are cached: a job that finds them there reserves its turn after the note.
+  const noteIfUnspaced = async (fetched: RobotsRules) => {
+    const delayMs = withCrawlDelay(source, fetched).politeness.minDelayMs;
+    if (lease !== undefined || deps.politeness === 'off' || delayMs <= 0) return;
+    await deps.politenessGate.noteRequest(new URL(url).host, delayMs).catch((error: unknown) => {
+      deps.logger.warn({ source: source.key, url, err: { message: (error as Error).message } }, 'could not note robots.txt as the host\'s last request');
+    });
+  };
   let rules: RobotsRules | undefined;
   try {
-    rules = await deps.robots.load(url, http);
+    rules = await deps.robots.load(url, http, noteIfUnspaced);
   } finally {
     await releaseLease(lease, rules !== undefined, source, url, deps);
   }
   if (rules.crawlDelayMs !== undefined) {
     deps.logger.info({ source: source.key, origin: new URL(url).origin, crawlDelayMs: rules.crawlDelayMs, atMostMs: MAX_CRAWL_DELAY_MS }, 'robots.txt asks for a crawl delay');
   }
-  // Asked for in no turn (the source has no delay of its own), and the host asks for one: the
-  // request counts as the host's last, so that the page's turn comes a crawl delay after it.
-  const delayMs = withCrawlDelay(source, rules).politeness.minDelayMs;
-  if (lease === undefined && deps.politeness !== 'off' && delayMs > 0) await deps.politenessGate.noteRequest(new URL(url).host, delayMs);
   return { rules, turnTaken: true, turnDelayMs };
 }
 
