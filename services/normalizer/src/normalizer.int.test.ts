@@ -180,24 +180,54 @@ describe('normalizer', () => {
       }
     });
 
-    it('stretches the delay of a key that keeps changing, doubling it from job to job up to the maximum, and starts over after a quiet spell', async () => {
-      const own = createQueues({ connection, prefix: `${redis.prefix}:stretch` });
+    /**
+     * Queues of their own (the jobs of the tests above still wait under the shared prefix) and a
+     * worker of their aggregate queue running `process`; `use` runs with them, then the worker is
+     * closed after `release()` (a job it holds must end first) and the queues are removed.
+     */
+    async function withAggregateWorker(
+      name: string,
+      process: (job: { data: { scope: string; indicator: string } }) => Promise<void>,
+      options: { concurrency?: number; release?: () => void },
+      use: (own: Queues) => Promise<void>,
+    ): Promise<void> {
+      const own = createQueues({ connection, prefix: `${redis.prefix}:${name}` });
       const workerConnection = connection.duplicate();
-      let ran = 0;
-      const worker = new BullWorker(own.aggregate.name, async () => {
-        ran += 1;
-      }, { connection: workerConnection, prefix: own.aggregate.opts.prefix });
-      // One deps object throughout: the delays are this process's memory of the jobs it added.
-      const stretching = { ...deps, queues: own, aggregateDelayMs: 500, aggregateMaxDelayMs: 1_500, aggregateFlushIdleMs: null };
-      /** Normalize (every key is handed over: not a first run), read the delays of the jobs added, and let them run. */
-      const round = async () => {
-        const before = ran;
-        const { aggregateJobs } = await normalizeDocument(original, stretching);
-        const delays = new Set((await own.aggregate.getDelayed()).map((job) => job.opts.delay));
-        await vi.waitFor(() => expect(ran - before).toBe(aggregateJobs), { timeout: 10_000, interval: 20 });
-        return delays;
-      };
+      const worker = new BullWorker(own.aggregate.name, process, { connection: workerConnection, prefix: own.aggregate.opts.prefix, concurrency: options.concurrency ?? 1 });
       try {
+        await use(own);
+      } finally {
+        options.release?.();
+        await worker.close();
+        workerConnection.disconnect();
+        await own.aggregate.obliterate({ force: true });
+        await closeQueues(own);
+      }
+    }
+    /** A promise that holds a job until `release()`. */
+    const hold = () => {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return { held, release };
+    };
+
+    it('stretches the delay of a key that keeps changing, doubling it from job to job up to the maximum, and starts over after a quiet spell', async () => {
+      let ran = 0;
+      await withAggregateWorker('stretch', async () => {
+        ran += 1;
+      }, {}, async (own) => {
+        // One deps object throughout: the delays are this process's memory of the jobs it added.
+        const stretching = { ...deps, queues: own, aggregateDelayMs: 500, aggregateMaxDelayMs: 1_500, aggregateFlushIdleMs: null };
+        /** Normalize (every key is handed over: not a first run), read the delays of the jobs added, and let them run. */
+        const round = async () => {
+          const before = ran;
+          const { aggregateJobs } = await normalizeDocument(original, stretching);
+          const delays = new Set((await own.aggregate.getDelayed()).map((job) => job.opts.delay));
+          await vi.waitFor(() => expect(ran - before).toBe(aggregateJobs), { timeout: 10_000, interval: 20 });
+          return delays;
+        };
         expect(await round()).toEqual(new Set([500]));
         // Each change comes as soon as the jobs before it ran: a burst.
         expect(await round()).toEqual(new Set([1_000]));
@@ -206,29 +236,18 @@ describe('normalizer', () => {
         // Quiet for longer than the base delay after the last jobs ran: the base again.
         await new Promise((resolve) => setTimeout(resolve, 700));
         expect(await round()).toEqual(new Set([500]));
-      } finally {
-        await worker.close();
-        workerConnection.disconnect();
-        await own.aggregate.obliterate({ force: true });
-        await closeQueues(own);
-      }
+      });
     });
 
     it('doubles the delay once for the successor of a running job, however many changes it folds in', async () => {
-      const own = createQueues({ connection, prefix: `${redis.prefix}:stretch-running` });
-      const workerConnection = connection.duplicate();
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
+      const { held, release } = hold();
       let running = 0;
       // Every job is held once it runs: changes meanwhile become successors (deduplication's keepLastIfActive).
-      const worker = new BullWorker(own.aggregate.name, async () => {
+      await withAggregateWorker('stretch-running', async () => {
         running += 1;
         await held;
-      }, { connection: workerConnection, prefix: own.aggregate.opts.prefix, concurrency: 100 });
-      const stretching = { ...deps, queues: own, aggregateDelayMs: 1_000, aggregateMaxDelayMs: 8_000, aggregateFlushIdleMs: null };
-      try {
+      }, { concurrency: 100, release }, async (own) => {
+        const stretching = { ...deps, queues: own, aggregateDelayMs: 1_000, aggregateMaxDelayMs: 8_000, aggregateFlushIdleMs: null };
         const { aggregateJobs } = await normalizeDocument(original, stretching);
         await vi.waitFor(() => expect(running).toBe(aggregateJobs), { timeout: 10_000, interval: 20 });
         // Within the base delay of their run, twice: one successor a key, each folding both changes in.
@@ -237,28 +256,16 @@ describe('normalizer', () => {
         release();
         await vi.waitFor(async () => expect(await own.aggregate.getDelayedCount()).toBe(aggregateJobs), { timeout: 10_000, interval: 20 });
         expect(new Set((await own.aggregate.getDelayed()).map((job) => job.opts.delay))).toEqual(new Set([2_000]));
-      } finally {
-        release();
-        await worker.close();
-        workerConnection.disconnect();
-        await own.aggregate.obliterate({ force: true });
-        await closeQueues(own);
-      }
+      });
     });
 
     it('hands a change of a key whose aggregate job is running over as that job\'s successor, which runs after it', async () => {
-      const own = createQueues({ connection, prefix: `${redis.prefix}:running` });
-      const workerConnection = connection.duplicate();
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
+      const { held, release } = hold();
       const runs: string[] = [];
-      const worker = new BullWorker(own.aggregate.name, async (job) => {
+      await withAggregateWorker('running', async (job) => {
         runs.push(`${job.data.scope}|${job.data.indicator}`);
         if (runs.length === 1) await held;
-      }, { connection: workerConnection, prefix: own.aggregate.opts.prefix });
-      try {
+      }, { release }, async (own) => {
         await own.aggregate.add('aggregate-indicator', { scope: 'baoshan', indicator: 'gdp' }, { deduplication: { id: 'agg_baoshan_gdp', keepLastIfActive: true } });
         await vi.waitFor(() => expect(runs).toEqual(['baoshan|gdp']), { timeout: 10_000, interval: 20 });
         // Not a first run: every key is handed over, (baoshan, gdp) among them, while its job runs.
@@ -267,13 +274,7 @@ describe('normalizer', () => {
         release();
         await vi.waitFor(() => expect(runs.filter((run) => run === 'baoshan|gdp')).toHaveLength(2), { timeout: 10_000, interval: 20 });
         await vi.waitFor(() => expect(runs).toHaveLength(result.aggregateJobs + 1), { timeout: 10_000, interval: 20 });
-      } finally {
-        release();
-        await worker.close();
-        workerConnection.disconnect();
-        await own.aggregate.obliterate({ force: true });
-        await closeQueues(own);
-      }
+      });
     });
 
     describe('the aggregate flush', () => {
