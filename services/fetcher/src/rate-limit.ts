@@ -106,8 +106,8 @@ return now
 `;
 
 /**
- * The scripts as commands of the client (ioredis's defineCommand): each call sends the script's
- * SHA1 (EVALSHA), and the script itself only when Redis does not have it yet.
+ * The scripts as commands of the client (ioredis's defineCommand): a call sends the script's SHA1
+ * (EVALSHA), and the script itself only on a connection's first call or when Redis lost it.
  */
 const SCRIPTS = {
   nstGateReserve: { numberOfKeys: 1, lua: RESERVE },

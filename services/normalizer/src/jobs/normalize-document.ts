@@ -35,7 +35,7 @@ export const AGGREGATE_DEBOUNCE_MS = 3_000;
  * The longest an aggregate job waits, by default, while its key keeps changing. A key that changes
  * again within {@link AGGREGATE_DEBOUNCE_MS} of its last job's run is in a burst (a backfill, a
  * reprocess, a crawl's list of pages), and its next job waits twice as long as that one did, up to
- * this: a key changing for half a minute is recomputed about 3 times instead of 10. A key that has
+ * this: a key changing for half a minute is recomputed about 4 times instead of 10. A key that has
  * been quiet for the base delay starts over at the base. The end of a burst is not delayed by it:
  * once no fetch or normalize job is left, the jobs still waiting run at once (the idle flush).
  * 24 s: eight times the base (docs/performance.md).
