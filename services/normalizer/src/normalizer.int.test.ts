@@ -333,6 +333,25 @@ describe('normalizer', () => {
         await vi.waitFor(async () => expect(await own.aggregate.getWaitingCount()).toBe(first.aggregateJobs - 1), { timeout: 10_000, interval: 100 });
         expect((await own.aggregate.getDelayed()).map((job) => job.id)).toEqual([backoff!.id]);
       });
+
+      it('starts a key whose job it ran early over at the base delay, though the key changes again soon after', async () => {
+        let ran = 0;
+        await withAggregateWorker('flush-forget', async () => {
+          ran += 1;
+        }, {}, async (queues) => {
+          // One deps object: the stretch is its memory of the jobs it added.
+          const flushingOnce = { ...deps, queues, aggregateDelayMs: 3_000, aggregateMaxDelayMs: 24_000, aggregateFlushIdleMs: 200 };
+          const { aggregateJobs } = await normalizeDocument(original, flushingOnce);
+          // Nothing upstream: the jobs run at once, not at their 3 s delay.
+          await vi.waitFor(() => expect(ran).toBe(aggregateJobs), { timeout: 10_000, interval: 20 });
+          const addedAt = Math.max(...(await queues.aggregate.getJobs(['completed'])).map((job) => job.timestamp));
+          expect(Date.now() - addedAt).toBeLessThan(3_000);
+          // Changed again after those jobs were due, within the base delay: a burst, had they run then.
+          await sleep(Math.max(0, addedAt + 3_300 - Date.now()));
+          await normalizeDocument(original, flushingOnce);
+          expect(new Set((await queues.aggregate.getDelayed()).map((job) => job.opts.delay))).toEqual(new Set([3_000]));
+        });
+      });
     });
 
     it('replaying both documents, in any order, changes nothing', async () => {
