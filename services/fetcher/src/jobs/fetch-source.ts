@@ -207,9 +207,14 @@ async function fetchOne(job: Job, payload: FetchJob, source: Source, latest: Arc
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A handler of a politeness step's failure that logs it as a warning: the step is not the job's outcome. */
+const warnOnFailure = (deps: Pick<FetchDeps, 'logger'>, source: Source, url: string, what: string) => (error: unknown) => {
+  deps.logger.warn({ source: source.key, url, err: { message: (error as Error).message } }, what);
+};
+
 /** Give a request's place back; a failure is logged, never put in the place of the response. */
 async function releaseLease(lease: Lease | undefined, responded: boolean, source: Source, url: string, deps: Pick<FetchDeps, 'logger'>): Promise<void> {
-  await lease?.release(responded).catch((error: unknown) => deps.logger.warn({ source: source.key, url, err: { message: (error as Error).message } }, 'could not release the request\'s place'));
+  await lease?.release(responded).catch(warnOnFailure(deps, source, url, 'could not release the request\'s place'));
 }
 
 /**
@@ -247,9 +252,7 @@ async function robotsRules(
   const noteIfUnspaced = async (fetched: RobotsRules) => {
     const delayMs = withCrawlDelay(source, fetched).politeness.minDelayMs;
     if (lease !== undefined || deps.politeness === 'off' || delayMs <= 0) return;
-    await deps.politenessGate.noteRequest(new URL(url).host, delayMs).catch((error: unknown) => {
-      deps.logger.warn({ source: source.key, url, err: { message: (error as Error).message } }, 'could not note robots.txt as the host\'s last request');
-    });
+    await deps.politenessGate.noteRequest(new URL(url).host, delayMs).catch(warnOnFailure(deps, source, url, 'could not note robots.txt as the host\'s last request'));
   };
   let rules: RobotsRules | undefined;
   try {
