@@ -13,6 +13,7 @@ import { createRedis, waitForRedis } from '@nst/shared/redis';
 import { applySeeds, loadSeeds, type Source } from '@nst/shared/seeds';
 import type { Redis } from 'ioredis';
 import { bundleArgs, bundleEnv, ROOT } from '../scripts/bundles';
+import { CLOCK_TICKS, readMachineCpu } from './machine';
 
 export { ROOT };
 /** Profiles and logs of a run land here (ignored by git and eslint). */
@@ -173,7 +174,6 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 /**
  * CPU seconds (user + system) a live process has used so far, from /proc/<pid>/stat; 0 once it is
@@ -382,10 +382,16 @@ function cpuDelta(before: Record<string, number>, after: Record<string, number>)
   return Object.fromEntries(Object.keys(after).map((key) => [key, round(after[key]! - (before[key] ?? 0), 1)]));
 }
 
-/** What a {@link startCpuWindow} measured: CPU seconds by process, and PostgreSQL's by service. */
+/**
+ * What a {@link startCpuWindow} measured: CPU seconds by process, PostgreSQL's by service, and the
+ * machine's, which tell a run that shared the cores from one that had them: `elsewhereSeconds`, the
+ * busy time no measured process spent (another program, the kernel's own threads, interrupts), and
+ * `stealSeconds`, the time the hypervisor gave to other guests. Null where /proc/stat is unreadable.
+ */
 export interface CpuWindow {
   cpuSeconds: Record<string, number>;
   postgresByService: Record<string, number>;
+  machineCpu: { busySeconds: number; elsewhereSeconds: number; stealSeconds: number } | null;
 }
 
 /**
@@ -395,10 +401,20 @@ export interface CpuWindow {
 export async function startCpuWindow(services: readonly ServiceProcess[], pool: Pool): Promise<{ stop(): Promise<CpuWindow> }> {
   const backends = await trackBackendCpu(pool);
   const before = sampleCpu(services);
+  const machineBefore = readMachineCpu();
   return {
     async stop() {
+      const machineAfter = readMachineCpu();
       const cpuSeconds = cpuDelta(before, sampleCpu(services));
-      return { cpuSeconds, postgresByService: postgresByService(cpuSeconds.postgres!, await backends.stop()) };
+      const measured = Object.values(cpuSeconds).reduce((sum, seconds) => sum + seconds, 0);
+      const machineCpu = machineBefore && machineAfter
+        ? {
+            busySeconds: round(machineAfter.busy - machineBefore.busy),
+            elsewhereSeconds: round(Math.max(0, machineAfter.busy - machineBefore.busy - measured)),
+            stealSeconds: round(machineAfter.steal - machineBefore.steal),
+          }
+        : null;
+      return { cpuSeconds, postgresByService: postgresByService(cpuSeconds.postgres!, await backends.stop()), machineCpu };
     },
   };
 }

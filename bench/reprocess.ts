@@ -36,7 +36,7 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
   const enqueuedAt = performance.now();
   const drained = await waitForDrain(run.redis.queues, { timeoutMs: options.timeoutMs, label: `reprocess${options.full ? ' --full' : ''} n=${run.n}` });
   const seconds = (drained - started) / 1000;
-  const { cpuSeconds, postgresByService } = await cpu.stop();
+  const { cpuSeconds, postgresByService, machineCpu } = await cpu.stop();
   // When the normalizer started the first of these jobs (BullMQ keeps the completed ones): what
   // the command's start-up and first round trip cost the measure.
   const done = await run.redis.queues.normalize.getJobs(['completed']);
@@ -62,5 +62,7 @@ export async function measureReprocess(run: PipelineRun, options: { timeoutMs: n
     peakRssMb: Object.fromEntries(run.services.map((service) => [service.stage, service.peakRssMb()])),
     cpuSeconds,
     postgresByService,
+    // `elsewhereSeconds` includes the `nst reprocess` command's own process.
+    machineCpu,
   });
 }

@@ -1,6 +1,7 @@
 /**
- * `pnpm bench`: the performance harness. Prints one JSON line per measure on stdout (progress on
- * stderr); see the README's "Performance" section for the figures of the reference machine.
+ * `pnpm bench`: the performance harness. Prints one JSON line per measure on stdout, after one
+ * line describing the machine (progress on stderr); see the README's "Performance" section for the
+ * figures of the reference machine.
  *
  *   pnpm bench                                   # parse, parse-pool, store, pipeline (n=50, 200), reprocess, polite, aggregate (10k, 1M)
  *   pnpm bench --only parse,aggregate            # some measures
@@ -19,7 +20,8 @@ import { parseArgs } from 'node:util';
 import { measureAggregate } from './aggregate';
 import { compareWith } from './compare';
 import { buildBundles } from '../scripts/build';
-import { note, round, runPendingCleanups, type BenchConfig } from './harness';
+import { note, report, round, runPendingCleanups, type BenchConfig } from './harness';
+import { describeMachine } from './machine';
 import { measureParse } from './parse';
 import { measureParsePool } from './parse-pool';
 import { measureStore } from './store';
@@ -68,6 +70,8 @@ async function main(): Promise<void> {
   };
   const timeoutMs = Number(values['timeout-seconds']) * 1000;
   const started = performance.now();
+  // First, what the figures are taken on.
+  report(await describeMachine(config));
 
   // The services and the CLI run from their bundles, as the Dockerfile runs them: built from
   // these sources now, so a measure never runs an older build.
