@@ -13,7 +13,7 @@ import { createRedis, waitForRedis } from '@nst/shared/redis';
 import { applySeeds, loadSeeds, type Source } from '@nst/shared/seeds';
 import type { Redis } from 'ioredis';
 import { bundleArgs, bundleEnv, ROOT } from '../scripts/bundles';
-import { CLOCK_TICKS, readMachineCpu } from './machine';
+import { CLOCK_TICKS, machineShare, readMachineCpu, type MachineShare } from './machine';
 
 export { ROOT };
 /** Profiles and logs of a run land here (ignored by git and eslint). */
@@ -173,7 +173,6 @@ export interface ServiceProcess {
   cpuSeconds(): number;
   stop(): Promise<void>;
 }
-
 
 /**
  * CPU seconds (user + system) a live process has used so far, from /proc/<pid>/stat; 0 once it is
@@ -384,14 +383,13 @@ function cpuDelta(before: Record<string, number>, after: Record<string, number>)
 
 /**
  * What a {@link startCpuWindow} measured: CPU seconds by process, PostgreSQL's by service, and the
- * machine's, which tell a run that shared the cores from one that had them: `elsewhereSeconds`, the
- * busy time no measured process spent (another program, the kernel's own threads, interrupts), and
- * `stealSeconds`, the time the hypervisor gave to other guests. Null where /proc/stat is unreadable.
+ * machine's ({@link machineShare}), which tell a run that had the cores from one that shared them
+ * with another program or another guest. Null where /proc/stat is unreadable.
  */
 export interface CpuWindow {
   cpuSeconds: Record<string, number>;
   postgresByService: Record<string, number>;
-  machineCpu: { busySeconds: number; elsewhereSeconds: number; stealSeconds: number } | null;
+  machineCpu: MachineShare | null;
 }
 
 /**
@@ -400,21 +398,21 @@ export interface CpuWindow {
  */
 export async function startCpuWindow(services: readonly ServiceProcess[], pool: Pool): Promise<{ stop(): Promise<CpuWindow> }> {
   const backends = await trackBackendCpu(pool);
-  const before = sampleCpu(services);
+  // The machine's reading outside the processes' on both ends, so their window lies within its.
   const machineBefore = readMachineCpu();
+  const before = sampleCpu(services);
   return {
     async stop() {
+      const after = sampleCpu(services);
       const machineAfter = readMachineCpu();
-      const cpuSeconds = cpuDelta(before, sampleCpu(services));
-      const measured = Object.values(cpuSeconds).reduce((sum, seconds) => sum + seconds, 0);
-      const machineCpu = machineBefore && machineAfter
-        ? {
-            busySeconds: round(machineAfter.busy - machineBefore.busy),
-            elsewhereSeconds: round(Math.max(0, machineAfter.busy - machineBefore.busy - measured)),
-            stealSeconds: round(machineAfter.steal - machineBefore.steal),
-          }
-        : null;
-      return { cpuSeconds, postgresByService: postgresByService(cpuSeconds.postgres!, await backends.stop()), machineCpu };
+      const cpuSeconds = cpuDelta(before, after);
+      // Unrounded: six deltas rounded to a tenth each could be off by 0.3 s together.
+      const measured = Object.keys(after).reduce((sum, key) => sum + after[key]! - (before[key] ?? 0), 0);
+      return {
+        cpuSeconds,
+        postgresByService: postgresByService(cpuSeconds.postgres!, await backends.stop()),
+        machineCpu: machineBefore && machineAfter ? machineShare(machineBefore, machineAfter, measured) : null,
+      };
     },
   };
 }

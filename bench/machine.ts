@@ -7,15 +7,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createPool } from '@nst/shared/db';
-import { createRedis, waitForRedis } from '@nst/shared/redis';
+import { Redis } from 'ioredis';
 
 /** Clock ticks a second in /proc (USER_HZ on Linux). */
 export const CLOCK_TICKS = 100;
 
 /** The machine's CPU time so far, over every core, from the first line of /proc/stat. */
 export interface MachineCpu {
-  /** Seconds in any state but idle: user, nice, system, interrupts (guest time is inside user and nice). */
+  /** Seconds spent running: user, nice, system, interrupts (guest time is inside user and nice; idle, iowait and steal are not). */
   busy: number;
   /** Seconds the hypervisor ran another guest while this one had work (`steal`). */
   steal: number;
@@ -69,25 +70,32 @@ export function infoField(info: string, field: string): string | null {
   return line ? line.slice(field.length + 1).trim() : null;
 }
 
+/** How long the machine line waits for a server to connect, and then to answer. */
+const SERVER_TIMEOUT_MS = 5_000;
+
 async function postgresVersion(databaseUrl: string): Promise<string | null> {
+  // The pool gives up connecting after 5 s itself; the race bounds a server that connects and then stalls.
   const pool = createPool(databaseUrl, { max: 1, applicationName: 'nst-bench' });
+  const timeout = new AbortController();
   try {
-    const { rows } = await pool.query<{ server_version: string }>('SHOW server_version');
-    return rows[0]?.server_version ?? null;
+    const answer = pool.query<{ server_version: string }>('SHOW server_version').then(({ rows }) => rows[0]?.server_version ?? null);
+    return await Promise.race([answer, sleep(SERVER_TIMEOUT_MS, null, { signal: timeout.signal })]);
   } catch {
     return null;
   } finally {
-    await pool.end();
+    timeout.abort();
+    // Not awaited: a server that stopped answering would not answer the goodbye either.
+    pool.end().catch(() => undefined);
   }
 }
 
 async function redisVersion(redisUrl: string): Promise<string | null> {
-  const redis = createRedis(redisUrl, { name: 'nst-bench' });
-  // A producer connection gives up after a few tries: unreachable is the answer "unknown", not a crash.
+  // No retries and no offline queue: unreachable is the answer "unknown", at once, not a reconnect loop.
+  const redis = new Redis(redisUrl, { lazyConnect: true, connectionName: 'nst-bench', connectTimeout: SERVER_TIMEOUT_MS, commandTimeout: SERVER_TIMEOUT_MS,
+    maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   redis.on('error', () => undefined);
   try {
-    // A producer has no offline queue: a command sent before the connection is up fails at once.
-    await waitForRedis(redis);
+    await redis.connect();
     return infoField(await redis.info('server'), 'redis_version');
   } catch {
     return null;
@@ -96,19 +104,23 @@ async function redisVersion(redisUrl: string): Promise<string | null> {
   }
 }
 
-/** The `machine` line: cores, the CPU's name, generation and clock, memory, kernel, Node, and the servers' versions (null: not reachable). */
-export async function describeMachine(urls: { databaseUrl: string; redisUrl: string }): Promise<Record<string, unknown>> {
-  const [postgres, redis] = await Promise.all([postgresVersion(urls.databaseUrl), redisVersion(urls.redisUrl)]);
-  let cpu: CpuIdentity = { model: cpus()[0]?.model ?? null, family: null, modelNumber: null, mhz: null };
+/**
+ * The `machine` line: cores, the CPU's name, generation and clock, memory, kernel, Node, and the
+ * servers' versions (null: not asked, because no measure of the run uses them, or not reachable).
+ */
+export async function describeMachine(servers: { databaseUrl: string; redisUrl: string } | null): Promise<Record<string, unknown>> {
+  const [postgres, redis] = servers ? await Promise.all([postgresVersion(servers.databaseUrl), redisVersion(servers.redisUrl)]) : [null, null];
+  let cpu: CpuIdentity = { model: null, family: null, modelNumber: null, mhz: null };
   try {
     cpu = parseCpuInfo(readFileSync('/proc/cpuinfo', 'utf8'));
   } catch {
-    // Not Linux: the model name os.cpus() gives.
+    // Not Linux: only the name os.cpus() gives.
   }
   return {
     measure: 'machine',
     cpus: cpus().length,
-    cpuModel: cpu.model,
+    // An ARM guest's cpuinfo names no model: os.cpus() may.
+    cpuModel: cpu.model ?? cpus()[0]?.model ?? null,
     cpuFamily: cpu.family,
     cpuModelNumber: cpu.modelNumber,
     cpuMhz: cpu.mhz,
@@ -118,4 +130,20 @@ export async function describeMachine(urls: { databaseUrl: string; redisUrl: str
     postgres,
     redis,
   };
+}
+
+/** What {@link machineShare} gives: the machine's CPU over a measure's window, in seconds to 0.1. */
+export interface MachineShare {
+  busySeconds: number;
+  /** Busy time no measured process spent (another program, the kernel's own threads, interrupts); about ±0.1 s of noise, so it may read slightly below 0. */
+  elsewhereSeconds: number;
+  stealSeconds: number;
+}
+
+/** The machine's CPU between two readings of /proc/stat, beside `measuredSeconds`, the CPU the measured processes spent meanwhile (unrounded). */
+export function machineShare(before: MachineCpu, after: MachineCpu, measuredSeconds: number): MachineShare {
+  // `|| 0`: a difference that rounds to nothing reads 0, not -0.
+  const tenth = (value: number) => Math.round(value * 10) / 10 || 0;
+  const busy = after.busy - before.busy;
+  return { busySeconds: tenth(busy), elsewhereSeconds: tenth(busy - measuredSeconds), stealSeconds: tenth(after.steal - before.steal) };
 }

@@ -70,8 +70,9 @@ async function main(): Promise<void> {
   };
   const timeoutMs = Number(values['timeout-seconds']) * 1000;
   const started = performance.now();
-  // First, what the figures are taken on.
-  report(await describeMachine(config));
+  // First, what the figures are taken on (the servers' versions where a measure uses them).
+  const usesServers = [...only].some((measure) => measure !== 'parse' && measure !== 'parse-pool');
+  report(await describeMachine(usesServers ? config : null));
 
   // The services and the CLI run from their bundles, as the Dockerfile runs them: built from
   // these sources now, so a measure never runs an older build.
