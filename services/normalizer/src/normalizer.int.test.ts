@@ -312,6 +312,24 @@ describe('normalizer', () => {
         expect(await own.aggregate.getWaitingCount()).toBe(0);
       });
 
+      it('keeps the keys it found documents still coming for, and runs their jobs once the last document is done, though that one changed none of them', async () => {
+        const paced = { ...deps, queues: own, aggregateDelayMs: 60_000, aggregateFlushIdleMs: 200 };
+        // A crawl's next page on its way: the idle spell after the bulletin finds it and leaves the jobs waiting.
+        const next = await own.fetch.add('fetch-source', { sourceKey: 'bs-bulletin' });
+        const first = await normalizeDocument(original, paced);
+        expect(first.aggregateJobs).toBeGreaterThan(0);
+        await sleep(600);
+        expect(await own.aggregate.getDelayedCount()).toBe(first.aggregateJobs);
+        // That page is the crawl's last, and a list page: its normalize job hands no key over.
+        await next.remove();
+        const listPage = await archive(Buffer.from('<html><body><a href="/a.html">a</a></body></html>'), { sourceKey: 'bs-bulletin', format: 'bulletin' });
+        await db.pool.query("UPDATE raw.document SET role = 'list' WHERE id = $1", [listPage]);
+        expect(await normalizeDocument(listPage, paced)).toMatchObject({ skipped: 'list_page', aggregateJobs: 0 });
+        // The bulletin's jobs run now, not after their minute.
+        await vi.waitFor(async () => expect(await own.aggregate.getWaitingCount()).toBe(first.aggregateJobs), { timeout: 10_000, interval: 100 });
+        expect(await own.aggregate.getDelayedCount()).toBe(0);
+      });
+
       it('leaves a job that failed an attempt to its backoff, and promotes the others', async () => {
         // The (baoshan, gdp) job failed once and waits a minute before its next attempt.
         await own.aggregate.add('aggregate-indicator', { scope: 'baoshan', indicator: 'gdp' },

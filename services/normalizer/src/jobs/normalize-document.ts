@@ -356,12 +356,22 @@ interface AggregateFlush {
  * done or promoted elsewhere is left alone, and one that cannot be promoted runs after its delay.
  * A job running at that moment holds a successor (deduplication keeps the last change of a running
  * key), created when it ends: its key stays pending and is looked at again after another idle spell.
+ *
+ * While documents are still coming the keys stay pending too, and are looked at again after the
+ * next job's idle spell: the last document of a crawl may change other keys than the ones before
+ * it, and theirs must not wait out a delay stretched by the burst (a politeness-paced crawl, whose
+ * next page is always on its way, looked until then at the keys of the last document alone). The
+ * queues are not polled in between: only a job ending, or a promoted job still running, arms the
+ * next look.
  */
 function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): AggregateFlush {
   const idleMs = deps.aggregateFlushIdleMs === undefined ? AGGREGATE_FLUSH_IDLE_MS : deps.aggregateFlushIdleMs;
   const pending = new Set<string>();
   let running = 0;
   let timer: NodeJS.Timeout | undefined;
+  /** A look at the queues is under way; a job ending meanwhile asks for another after it. */
+  let looking = false;
+  let endedWhileLooking = false;
   /** Promote the job of one key; true when it is running now (its successor is still to come). */
   const promote = async (deduplicationId: string): Promise<boolean> => {
     const queue = deps.queues.aggregate;
@@ -381,27 +391,34 @@ function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): Aggregat
     return counts.some((count) => Object.values(count).some((n) => n > 0));
   };
   const arm = () => {
-    if (running === 0 && pending.size > 0 && idleMs !== null && timer === undefined) timer = setTimeout(() => void flush(), idleMs).unref();
+    if (running === 0 && pending.size > 0 && idleMs !== null && timer === undefined && !looking) timer = setTimeout(() => void flush(), idleMs).unref();
   };
   const flush = async () => {
-    // The keys handed over so far; a job that starts meanwhile adds its own, for the next idle spell.
-    const ids = [...pending];
-    pending.clear();
+    timer = undefined;
+    looking = true;
+    endedWhileLooking = false;
+    // Whether to look again after another idle spell without waiting for a job to end: only for a
+    // promoted job still running, whose successor comes when it ends.
+    let again = false;
     try {
-      // Changes are still coming: the debounce holds (the jobs run after their delay).
+      // Changes are still coming: the debounce holds, and every key stays pending for the next look.
       if (await upstreamBusy()) return;
+      // The keys handed over so far; a job that starts meanwhile adds its own, for the next idle spell.
+      const ids = [...pending];
+      pending.clear();
       const settled = await Promise.allSettled(ids.map(promote));
       settled.forEach((outcome, i) => {
         if (outcome.status === 'fulfilled' && outcome.value) pending.add(ids[i]!);
       });
+      again = pending.size > 0;
       const failed = settled.filter((outcome) => outcome.status === 'rejected');
       // Promoted meanwhile by another replica, or taken by a worker: it runs either way.
       if (failed.length > 0) deps.logger.debug({ failed: failed.length, err: (failed[0] as PromiseRejectedResult).reason }, 'could not promote some aggregate jobs; they run after their delay');
     } catch (error) {
-      deps.logger.debug({ err: error }, 'could not look at the queues; the aggregate jobs run after their delay');
+      deps.logger.debug({ err: error }, 'could not look at the queues; the aggregate jobs wait for the next look or their delay');
     } finally {
-      timer = undefined;
-      arm();
+      looking = false;
+      if (again || endedWhileLooking) arm();
     }
   };
   return {
@@ -412,6 +429,7 @@ function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): Aggregat
     },
     end() {
       running -= 1;
+      if (looking) endedWhileLooking = true;
       arm();
     },
     noteHandedOver(deduplicationIds) {
