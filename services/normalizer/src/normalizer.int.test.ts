@@ -330,6 +330,18 @@ describe('normalizer', () => {
         expect(await own.aggregate.getDelayedCount()).toBe(0);
       });
 
+      it('looks again while documents are still coming, though no job ends: a crawl whose last fetch job ends after the last document', async () => {
+        const paced = { ...deps, queues: own, aggregateDelayMs: 60_000, aggregateFlushIdleMs: 200 };
+        const last = await own.fetch.add('fetch-source', { sourceKey: 'bs-bulletin' });
+        const first = await normalizeDocument(original, paced);
+        await sleep(600);
+        expect(await own.aggregate.getDelayedCount()).toBe(first.aggregateJobs);
+        // That fetch job ends without a document: no normalize job ends after it.
+        await last.remove();
+        await vi.waitFor(async () => expect(await own.aggregate.getWaitingCount()).toBe(first.aggregateJobs), { timeout: 10_000, interval: 100 });
+        expect(await own.aggregate.getDelayedCount()).toBe(0);
+      });
+
       it('leaves a job that failed an attempt to its backoff, and promotes the others', async () => {
         // The (baoshan, gdp) job failed once and waits a minute before its next attempt.
         await own.aggregate.add('aggregate-indicator', { scope: 'baoshan', indicator: 'gdp' },

@@ -349,6 +349,9 @@ interface AggregateFlush {
   noteHandedOver(deduplicationIds: readonly string[]): void;
 }
 
+/** The longest wait between two looks that found documents still coming, in idle times. */
+const FLUSH_LOOK_BACKOFF = 16;
+
 /**
  * Once this process has run no normalize job for `aggregateFlushIdleMs`, and no fetch or normalize
  * job waits or runs in any replica, the aggregate jobs it handed over that still wait out their
@@ -357,12 +360,13 @@ interface AggregateFlush {
  * A job running at that moment holds a successor (deduplication keeps the last change of a running
  * key), created when it ends: its key stays pending and is looked at again after another idle spell.
  *
- * While documents are still coming the keys stay pending too, and are looked at again after the
- * next job's idle spell: the last document of a crawl may change other keys than the ones before
- * it, and theirs must not wait out a delay stretched by the burst (a politeness-paced crawl, whose
- * next page is always on its way, looked until then at the keys of the last document alone). The
- * queues are not polled in between: only a job ending, or a promoted job still running, arms the
- * next look.
+ * While documents are still coming the keys stay pending too: the last document of a crawl may
+ * change other keys than the ones before it, and theirs must not wait out a delay stretched by the
+ * burst (a politeness-paced crawl, whose next page is always on its way, looked until then at the
+ * keys of the last document alone). The next look comes after the next job's idle spell, or, if
+ * no job comes (the last fetch job ended without a document, or ended a moment after the last
+ * document), after twice the wait of the look before, up to {@link FLUSH_LOOK_BACKOFF} times the
+ * idle time: a replica idle through a paced crawl looks about every 1.6 s, at two counts a look.
  */
 function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): AggregateFlush {
   const idleMs = deps.aggregateFlushIdleMs === undefined ? AGGREGATE_FLUSH_IDLE_MS : deps.aggregateFlushIdleMs;
@@ -372,6 +376,8 @@ function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): Aggregat
   /** A look at the queues is under way; a job ending meanwhile asks for another after it. */
   let looking = false;
   let endedWhileLooking = false;
+  /** How long the look after this one waits, while looks find documents still coming and no job ends. */
+  let nextLookMs = idleMs ?? 0;
   /** Promote the job of one key; true when it is running now (its successor is still to come). */
   const promote = async (deduplicationId: string): Promise<boolean> => {
     const queue = deps.queues.aggregate;
@@ -390,19 +396,22 @@ function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): Aggregat
     const counts = await Promise.all([deps.queues.fetch, deps.queues.normalize].map((queue) => queue.getJobCounts('waiting', 'active', 'prioritized')));
     return counts.some((count) => Object.values(count).some((n) => n > 0));
   };
-  const arm = () => {
-    if (running === 0 && pending.size > 0 && idleMs !== null && timer === undefined && !looking) timer = setTimeout(() => void flush(), idleMs).unref();
+  const backOff = () => (nextLookMs = Math.min(nextLookMs * 2, (idleMs ?? 0) * FLUSH_LOOK_BACKOFF));
+  const arm = (waitMs = idleMs) => {
+    if (running === 0 && pending.size > 0 && waitMs !== null && timer === undefined && !looking) timer = setTimeout(() => void flush(), waitMs).unref();
   };
   const flush = async () => {
     timer = undefined;
     looking = true;
     endedWhileLooking = false;
-    // Whether to look again after another idle spell without waiting for a job to end: only for a
-    // promoted job still running, whose successor comes when it ends.
-    let again = false;
+    // When to look again if no job ends meanwhile (null: not before one does).
+    let againMs: number | null = null;
     try {
       // Changes are still coming: the debounce holds, and every key stays pending for the next look.
-      if (await upstreamBusy()) return;
+      if (await upstreamBusy()) {
+        againMs = backOff();
+        return;
+      }
       // The keys handed over so far; a job that starts meanwhile adds its own, for the next idle spell.
       const ids = [...pending];
       pending.clear();
@@ -410,15 +419,18 @@ function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): Aggregat
       settled.forEach((outcome, i) => {
         if (outcome.status === 'fulfilled' && outcome.value) pending.add(ids[i]!);
       });
-      again = pending.size > 0;
+      // A promoted job still running: its successor comes when it ends.
+      if (pending.size > 0) againMs = idleMs;
       const failed = settled.filter((outcome) => outcome.status === 'rejected');
       // Promoted meanwhile by another replica, or taken by a worker: it runs either way.
       if (failed.length > 0) deps.logger.debug({ failed: failed.length, err: (failed[0] as PromiseRejectedResult).reason }, 'could not promote some aggregate jobs; they run after their delay');
     } catch (error) {
+      againMs = backOff();
       deps.logger.debug({ err: error }, 'could not look at the queues; the aggregate jobs wait for the next look or their delay');
     } finally {
       looking = false;
-      if (again || endedWhileLooking) arm();
+      if (endedWhileLooking) arm();
+      else if (againMs !== null) arm(againMs);
     }
   };
   return {
@@ -430,6 +442,7 @@ function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): Aggregat
     end() {
       running -= 1;
       if (looking) endedWhileLooking = true;
+      nextLookMs = idleMs ?? 0;
       arm();
     },
     noteHandedOver(deduplicationIds) {
