@@ -342,6 +342,21 @@ describe('normalizer', () => {
         expect(await own.aggregate.getDelayedCount()).toBe(0);
       });
 
+      it('looks again less and less often while documents keep coming, and never in a loop, though the idle time is 0', async () => {
+        const eager = { ...deps, queues: own, aggregateDelayMs: 60_000, aggregateFlushIdleMs: 0 };
+        await own.fetch.add('fetch-source', { sourceKey: 'bs-bulletin' });
+        const looks = vi.spyOn(own.fetch, 'getJobCounts');
+        try {
+          await normalizeDocument(original, eager);
+          // Looks at about 0, 100, 300, 700 and 1,500 ms: each wait twice the one before, from the default idle time.
+          await sleep(2_000);
+          expect(looks.mock.calls.length).toBeGreaterThanOrEqual(3);
+          expect(looks.mock.calls.length).toBeLessThanOrEqual(8);
+        } finally {
+          looks.mockRestore();
+        }
+      });
+
       it('leaves a job that failed an attempt to its backoff, and promotes the others', async () => {
         // The (baoshan, gdp) job failed once and waits a minute before its next attempt.
         await own.aggregate.add('aggregate-indicator', { scope: 'baoshan', indicator: 'gdp' },

@@ -46,10 +46,13 @@ export const AGGREGATE_MAX_DEBOUNCE_MS = 24_000;
  * How long this process runs no normalize job before the aggregate jobs it handed over may stop
  * waiting out their delay. The wait only coalesces changes that are still coming: once no fetch
  * and no normalize job is waiting or running anywhere (a backfill's end, the last page of a cron
- * run), it would only delay the snapshots. While a crawl goes on, whatever its politeness delays,
- * the fetch queue holds jobs, and the debounce holds. The queues are asked only after this idle
- * spell, so it need not be long: 100 ms (it was 500 ms, most of a run's tail once the last page
- * was stored).
+ * run), it would only delay the snapshots. While a crawl goes on, the fetch queue mostly holds a
+ * job waiting or running (one whose host's turn is near sleeps in its worker place), and the
+ * debounce holds; a job deferred to a later turn is delayed and not counted, so a look in a long
+ * politeness gap runs the jobs early, and the next pages' changes are recomputed after it. (Delayed
+ * jobs cannot count: a source's next scheduled run is one.) The queues are asked only after this
+ * idle spell, so it need not be long: 100 ms (it was 500 ms, most of a run's tail once the last
+ * page was stored).
  */
 export const AGGREGATE_FLUSH_IDLE_MS = 100;
 
@@ -355,18 +358,19 @@ const FLUSH_LOOK_BACKOFF = 16;
 /**
  * Once this process has run no normalize job for `aggregateFlushIdleMs`, and no fetch or normalize
  * job waits or runs in any replica, the aggregate jobs it handed over that still wait out their
- * first delay are promoted: they run now. Best effort: a job in a retry's backoff keeps it, one
- * done or promoted elsewhere is left alone, and one that cannot be promoted runs after its delay.
- * A job running at that moment holds a successor (deduplication keeps the last change of a running
- * key), created when it ends: its key stays pending and is looked at again after another idle spell.
+ * first delay are promoted: they run now. Best effort: a job in a retry's backoff keeps it, and one
+ * done or promoted elsewhere is left alone. A job running at that moment holds a successor
+ * (deduplication keeps the last change of a running key), created when it ends: its key stays
+ * pending, as does one whose job could not be looked at, for the next look.
  *
  * While documents are still coming the keys stay pending too: the last document of a crawl may
  * change other keys than the ones before it, and theirs must not wait out a delay stretched by the
- * burst (a politeness-paced crawl, whose next page is always on its way, looked until then at the
- * keys of the last document alone). The next look comes after the next job's idle spell, or, if
- * no job comes (the last fetch job ended without a document, or ended a moment after the last
- * document), after twice the wait of the look before, up to {@link FLUSH_LOOK_BACKOFF} times the
- * idle time: a replica idle through a paced crawl looks about every 1.6 s, at two counts a look.
+ * burst (a politeness-paced crawl, whose next page is nearly always on its way, looked until then
+ * at the keys of the last document alone). The next look comes after the next job's idle spell,
+ * or, if no job comes (the last fetch job ended without a document, or a moment after the last
+ * document), after twice the wait of the look before (never less than the default idle time), up
+ * to {@link FLUSH_LOOK_BACKOFF} times the idle time: a replica idle through a paced crawl, holding
+ * keys, looks about every 1.6 s, at two counts a look.
  */
 function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): AggregateFlush {
   const idleMs = deps.aggregateFlushIdleMs === undefined ? AGGREGATE_FLUSH_IDLE_MS : deps.aggregateFlushIdleMs;
@@ -378,6 +382,9 @@ function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): Aggregat
   let endedWhileLooking = false;
   /** How long the look after this one waits, while looks find documents still coming and no job ends. */
   let nextLookMs = idleMs ?? 0;
+  // Doubled from look to look, never below the default idle time (an idle time of 0 must not poll
+  // Redis in a loop), and at most FLUSH_LOOK_BACKOFF idle times.
+  const backOff = () => (nextLookMs = Math.min(Math.max(nextLookMs * 2, AGGREGATE_FLUSH_IDLE_MS), Math.max(idleMs ?? 0, AGGREGATE_FLUSH_IDLE_MS) * FLUSH_LOOK_BACKOFF));
   /** Promote the job of one key; true when it is running now (its successor is still to come). */
   const promote = async (deduplicationId: string): Promise<boolean> => {
     const queue = deps.queues.aggregate;
@@ -396,7 +403,6 @@ function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): Aggregat
     const counts = await Promise.all([deps.queues.fetch, deps.queues.normalize].map((queue) => queue.getJobCounts('waiting', 'active', 'prioritized')));
     return counts.some((count) => Object.values(count).some((n) => n > 0));
   };
-  const backOff = () => (nextLookMs = Math.min(nextLookMs * 2, (idleMs ?? 0) * FLUSH_LOOK_BACKOFF));
   const arm = (waitMs = idleMs) => {
     if (running === 0 && pending.size > 0 && waitMs !== null && timer === undefined && !looking) timer = setTimeout(() => void flush(), waitMs).unref();
   };
@@ -416,14 +422,15 @@ function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): Aggregat
       const ids = [...pending];
       pending.clear();
       const settled = await Promise.allSettled(ids.map(promote));
+      // Kept for the next look: a key whose job runs now (its successor comes when it ends), and
+      // one that could not be looked at (promoted meanwhile by another replica, taken by a worker,
+      // or Redis away for a moment).
       settled.forEach((outcome, i) => {
-        if (outcome.status === 'fulfilled' && outcome.value) pending.add(ids[i]!);
+        if (outcome.status === 'rejected' || outcome.value) pending.add(ids[i]!);
       });
-      // A promoted job still running: its successor comes when it ends.
-      if (pending.size > 0) againMs = idleMs;
+      if (pending.size > 0) againMs = backOff();
       const failed = settled.filter((outcome) => outcome.status === 'rejected');
-      // Promoted meanwhile by another replica, or taken by a worker: it runs either way.
-      if (failed.length > 0) deps.logger.debug({ failed: failed.length, err: (failed[0] as PromiseRejectedResult).reason }, 'could not promote some aggregate jobs; they run after their delay');
+      if (failed.length > 0) deps.logger.debug({ failed: failed.length, err: (failed[0] as PromiseRejectedResult).reason }, 'could not promote some aggregate jobs; looked at again later');
     } catch (error) {
       againMs = backOff();
       deps.logger.debug({ err: error }, 'could not look at the queues; the aggregate jobs wait for the next look or their delay');
