@@ -110,6 +110,7 @@ async function redisVersion(redisUrl: string): Promise<string | null> {
  */
 export async function describeMachine(servers: { databaseUrl: string; redisUrl: string } | null): Promise<Record<string, unknown>> {
   const [postgres, redis] = servers ? await Promise.all([postgresVersion(servers.databaseUrl), redisVersion(servers.redisUrl)]) : [null, null];
+  const cores = cpus();
   let cpu: CpuIdentity = { model: null, family: null, modelNumber: null, mhz: null };
   try {
     cpu = parseCpuInfo(readFileSync('/proc/cpuinfo', 'utf8'));
@@ -118,9 +119,9 @@ export async function describeMachine(servers: { databaseUrl: string; redisUrl: 
   }
   return {
     measure: 'machine',
-    cpus: cpus().length,
+    cpus: cores.length,
     // An ARM guest's cpuinfo names no model: os.cpus() may.
-    cpuModel: cpu.model ?? cpus()[0]?.model ?? null,
+    cpuModel: cpu.model ?? cores[0]?.model ?? null,
     cpuFamily: cpu.family,
     cpuModelNumber: cpu.modelNumber,
     cpuMhz: cpu.mhz,

@@ -381,10 +381,12 @@ function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): Aggregat
   let looking = false;
   let endedWhileLooking = false;
   /** How long the look after this one waits, while looks find documents still coming and no job ends. */
-  let nextLookMs = idleMs ?? 0;
+  const firstLookMs = idleMs ?? 0;
   // Doubled from look to look, never below the default idle time (an idle time of 0 must not poll
   // Redis in a loop), and at most FLUSH_LOOK_BACKOFF idle times.
-  const backOff = () => (nextLookMs = Math.min(Math.max(nextLookMs * 2, AGGREGATE_FLUSH_IDLE_MS), Math.max(idleMs ?? 0, AGGREGATE_FLUSH_IDLE_MS) * FLUSH_LOOK_BACKOFF));
+  const longestLookMs = Math.max(firstLookMs, AGGREGATE_FLUSH_IDLE_MS) * FLUSH_LOOK_BACKOFF;
+  let nextLookMs = firstLookMs;
+  const backOff = () => (nextLookMs = Math.min(Math.max(nextLookMs * 2, AGGREGATE_FLUSH_IDLE_MS), longestLookMs));
   /** Promote the job of one key; true when it is running now (its successor is still to come). */
   const promote = async (deduplicationId: string): Promise<boolean> => {
     const queue = deps.queues.aggregate;
@@ -449,7 +451,7 @@ function createAggregateFlush(deps: NormalizeDeps, debounce: Debounce): Aggregat
     end() {
       running -= 1;
       if (looking) endedWhileLooking = true;
-      nextLookMs = idleMs ?? 0;
+      nextLookMs = firstLookMs;
       arm();
     },
     noteHandedOver(deduplicationIds) {
